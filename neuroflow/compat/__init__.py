@@ -1,0 +1,1 @@
+"""Compatibility namespaces: ``nf.compat.v1`` holds TensorFlow 1's names."""

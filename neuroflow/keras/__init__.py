@@ -1,0 +1,2 @@
+"""``nf.keras``: the Keras 3 API (grows with the Keras issue)."""
+from neuroflow import optimizers  # noqa: F401

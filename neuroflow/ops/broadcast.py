@@ -1,0 +1,109 @@
+"""Broadcasting and its gradient: the one place where broadcast gradients are reduced.
+
+``unbroadcast(g, x)`` sums a gradient back to the shape of the input it belongs to. The two
+primitives below are each other's gradient, so broadcasting is differentiable to any order.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from neuroflow.core.op import Spec, primitive
+from neuroflow.core.tensor import EagerTensor
+from neuroflow.ops.shapes import broadcast_shapes, normalize_axis
+
+
+def _sum_to_shape(g, shape):
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, d in enumerate(shape) if d == 1 and g.shape[lead + i] != 1)
+    out = np.sum(g, axis=axes, keepdims=True) if axes else g
+    return out.reshape(shape)
+
+
+@primitive("SumToShapeOf", shape=lambda g, x: Spec(x.shape, g.dtype), same_dtype=False)
+def sum_to_shape_of(g, x):
+    """Sums ``g`` over the axes along which ``x`` was broadcast to ``g``'s shape."""
+    return _sum_to_shape(g, x.shape)
+
+
+@sum_to_shape_of.defgrad
+def _sum_to_shape_of_grad(op, dy):
+    return [broadcast_as(dy, op.inputs[0]), None]
+
+
+@primitive("BroadcastAs", shape=lambda d, ref: Spec(ref.shape, d.dtype), same_dtype=False,
+           view=True)
+def broadcast_as(d, ref):
+    """Broadcasts ``d`` to the shape of ``ref``."""
+    return np.broadcast_to(d, ref.shape)
+
+
+@broadcast_as.defgrad
+def _broadcast_as_grad(op, dy):
+    return [sum_to_shape_of(dy, op.inputs[0]), None]
+
+
+def unbroadcast(g, x):
+    """The gradient ``g`` of a broadcast result, reduced to the shape of input ``x``."""
+    if g is None:
+        return None
+    gs, xs = g.shape, x.shape
+    if isinstance(g, EagerTensor):
+        if g._value.shape == tuple(xs):
+            return g
+    elif xs.is_fully_defined() and gs.is_fully_defined() and tuple(gs) == tuple(xs):
+        return g
+    return sum_to_shape_of(g, x)
+
+
+def _broadcast_to_spec(x, shape):
+    shape_list = [None if d is None or d < 0 else d for d in shape]
+    broadcast_shapes(x.shape, shape_list)
+    return Spec(shape_list, x.dtype)
+
+
+@primitive("BroadcastTo", shape=_broadcast_to_spec, same_dtype=False, view=True)
+def _broadcast_to(x, shape):
+    return np.broadcast_to(x, shape)
+
+
+@_broadcast_to.defgrad
+def _broadcast_to_grad(op, dy):
+    return [sum_to_shape_of(dy, op.inputs[0])]
+
+
+def broadcast_to(input, shape, name=None):
+    """Broadcasts ``input`` to ``shape`` (``nf.broadcast_to``).
+
+    >>> nf.broadcast_to(nf.constant([1, 2]), [3, 2]).shape
+    TensorShape([3, 2])
+    """
+    return _broadcast_to(input, shape=tuple(int(d) for d in np.asarray(
+        shape.numpy() if hasattr(shape, "numpy") else shape).reshape(-1)), name=name)
+
+
+@primitive("ExpandReduced", same_dtype=False,
+           shape=lambda dy, x, axis: Spec(
+               [1 if i in (normalize_axis(axis, x.shape.rank) or range(x.shape.rank)) else d
+                for i, d in enumerate(x.shape)] if x.shape.rank is not None else None,
+               dy.dtype))
+def expand_reduced(dy, x, axis):
+    """Reinserts the reduced axes of a reduction's output gradient as size-1 dims."""
+    if axis is None:
+        return np.reshape(dy, (1,) * x.ndim)
+    return np.expand_dims(dy, normalize_axis(axis, x.ndim))
+
+
+@expand_reduced.defgrad
+def _expand_reduced_grad(op, dy):
+    from neuroflow.ops.array import reshape, shape
+    return [reshape(dy, shape(op.inputs[0])), None]
+
+
+def reduction_grad(dy, x, axis, keepdims):
+    """Gradient helper for sum-like reductions: ``dy`` broadcast back to ``x``'s shape."""
+    if not keepdims:
+        dy = expand_reduced(dy, x, axis=axis)
+    return broadcast_as(dy, x)
