@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from neuroflow.core.tensor import Tensor
 from neuroflow.core.variable import Variable
-from neuroflow.ops import array, linalg, math
+from neuroflow.ops import array, indexing, linalg, math
 
 
 def _binary(fn):
@@ -39,7 +39,7 @@ def install(cls):
     cls.__pos__ = lambda self: self
     cls.__abs__ = lambda self: math.abs(self)
     cls.__invert__ = lambda self: math.logical_not(self)
-    cls.__getitem__ = lambda self, key: array.getitem(self, key)
+    cls.__getitem__ = lambda self, key: indexing.getitem(self, key)
     cls.T = property(lambda self: array.transpose(self))
 
 
