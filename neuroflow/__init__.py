@@ -36,6 +36,7 @@ from neuroflow.ops import operators as _operators  # noqa: F401
 from neuroflow.ops.array import *  # noqa: F401,F403
 from neuroflow.ops.broadcast import broadcast_to  # noqa: F401
 from neuroflow.ops.complex import *  # noqa: F401,F403
+from neuroflow.ops.gradient_control import *  # noqa: F401,F403
 from neuroflow.ops.indexing import *  # noqa: F401,F403
 from neuroflow.ops.linalg import *  # noqa: F401,F403
 from neuroflow.ops.math import *  # noqa: F401,F403

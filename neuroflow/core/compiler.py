@@ -15,6 +15,7 @@ from neuroflow.core import errors
 from neuroflow.core.op import CONST, PLACEHOLDER
 from neuroflow.core.tensor import shape_str
 from neuroflow.core.variable import READ_VARIABLE
+from neuroflow.core.variable import _read_kernel as read_variable_kernel
 
 
 def _is_pure(op_def) -> bool:
@@ -68,6 +69,7 @@ class Plan:
         constants = {}    # canonical tensor -> folded value
         seen = {}         # CSE key -> op
         schedule = []
+        variable_reads = []
         for op in ops:
             if op.op_def is PLACEHOLDER:
                 continue
@@ -89,18 +91,23 @@ class Plan:
             if op.op_def is CONST:
                 constants[op.outputs[0]] = op.attrs["value"]
                 continue
-            if _is_pure(op.op_def) and inputs and all(t in constants for t in inputs):
+            if op.op_def is READ_VARIABLE:
+                variable_reads.append(op)
+                continue
+            if _is_pure(op.op_def) and inputs and _foldable(op.op_def, inputs, constants):
+                values = (constants[t] if t in constants else np.zeros(t.shape, t.dtype.np_dtype)
+                          for t in inputs)
                 with np.errstate(all="ignore"):
-                    out = op.op_def.kernel(*(constants[t] for t in inputs), **op.attrs)
+                    out = op.op_def.kernel(*values, **op.attrs)
                 outs = (out,) if op.op_def.num_outputs == 1 else tuple(out)
                 for t, v in zip(op.outputs, outs):
                     constants[t] = v
                 continue
             schedule.append((op, inputs))
         self.num_ops = len(schedule)
-        self._allocate(schedule, constants, alias, fed)
+        self._allocate(schedule, constants, alias, fed, variable_reads)
 
-    def _allocate(self, schedule, constants, alias, fed):
+    def _allocate(self, schedule, constants, alias, fed, variable_reads):
         fetch_canon = [alias.get(t, t) for t in self.fetches]
         last_use = {}
         for position, (_op, inputs) in enumerate(schedule):
@@ -127,6 +134,12 @@ class Plan:
         for t in used_constants:
             slots[t] = new_slot()
             template_values[slots[t]] = constants[t]
+        # variable reads cost nothing per step: their buffers are placed in slots at start
+        self.variable_slots = []
+        for op in variable_reads:
+            t = op.outputs[0]
+            slots[t] = new_slot()
+            self.variable_slots.append((slots[t], op.attrs["variable"]))
         steps = []
         names = []
         for position, (op, inputs) in enumerate(schedule):
@@ -163,6 +176,9 @@ class Plan:
         vals = self.template.copy()
         for s, v in zip(self.feed_slots, feed_values):
             vals[s] = v
+        for s, variable in self.variable_slots:
+            value = variable._value
+            vals[s] = value if value is not None else read_variable_kernel(variable)
         step = None
         try:
             for step in self.steps:
@@ -189,6 +205,18 @@ class Plan:
                 f"{', '.join(shape_str(np.shape(vals[i])) for i in step[1])})") from err
         return [np.array(vals[s]) if copy else vals[s]
                 for s, copy in zip(self.fetch_slots, self.fetch_copy)]
+
+
+def _foldable(op_def, inputs, constants) -> bool:
+    """All inputs are constants, or only their (known) shapes matter."""
+    shape_inputs = op_def.shape_inputs
+    for position, t in enumerate(inputs):
+        if t in constants:
+            continue
+        if (shape_inputs is True or position in shape_inputs) and t.shape.is_fully_defined():
+            continue
+        return False
+    return True
 
 
 def _freeze_or_none(attrs):

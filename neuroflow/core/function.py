@@ -15,6 +15,9 @@ from neuroflow.core.tensor import EagerTensor, SymbolicTensor, TensorShape, shap
 from neuroflow.util import nest
 
 
+_NOT_FAST = object()
+
+
 class TensorSpec:
     """Describes a tensor argument: shape (None for unknown dims) and dtype.
 
@@ -112,6 +115,7 @@ class Function:
         self.__name__ = name or getattr(python_function, "__name__", "function")
         self.__doc__ = getattr(python_function, "__doc__", None)
         self._cache = {}
+        self._fast = {}  # (shape, dtype) of each positional tensor argument -> concrete
         self.trace_count = 0
 
     def __get__(self, instance, owner=None):
@@ -208,12 +212,28 @@ class Function:
     def __call__(self, *args, **kwargs):
         if ctx.graph is not None:  # called while building another graph: inline the body
             return self.python_function(*args, **kwargs)
+        if not kwargs and self.input_signature is None:
+            # fast path: positional tensor arguments whose signature was seen before
+            try:
+                key = tuple((a._value.shape, a._value.dtype) if type(a) is EagerTensor
+                            else (a.shape, a.dtype) if type(a) is np.ndarray else _NOT_FAST
+                            for a in args)
+                concrete = self._fast.get(key) if _NOT_FAST not in key else None
+            except TypeError:
+                concrete = None
+            if concrete is not None:
+                return concrete._run([a._value if type(a) is EagerTensor else a
+                                      for a in args])
         concrete, _ = self._lookup(args, kwargs)
         tensor_leaves = [leaf for leaf in nest.flatten((args, kwargs)) if _is_tensor_like(leaf)]
         if self.input_signature is not None:
             tensor_leaves = [leaf if isinstance(leaf, (EagerTensor, np.ndarray))
                              else dtypes.to_array(leaf) for leaf in nest.flatten(args)]
         arrays = [_check_arg(t, a) for t, a in zip(concrete.inputs, tensor_leaves)]
+        if (not kwargs and self.input_signature is None
+                and all(type(a) in (EagerTensor, np.ndarray) for a in args)):
+            self._fast[tuple((np.shape(a), a.dtype if type(a) is np.ndarray
+                              else a._value.dtype) for a in args)] = concrete
         return concrete._run(arrays)
 
     def experimental_get_tracing_count(self):

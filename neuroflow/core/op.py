@@ -34,14 +34,16 @@ class OpDef:
     Flags: ``same_dtype`` (True: all inputs share one dtype, Python scalars take it; or a
     tuple of the input positions that must), ``stateful`` (never folded or merged, always run
     in functions), ``differentiable`` (False: outputs carry no gradient, like argmax),
-    ``view`` (the output may share memory with an input or a variable).
+    ``view`` (the output may share memory with an input or a variable), ``shape_inputs``
+    (positions of inputs whose shape, not value, the output depends on; True for all: the
+    compiler folds the op when the other inputs are constants and those shapes are known).
     """
 
     __slots__ = ("name", "kernel", "shape_fn", "grad_fn", "num_outputs", "stateful",
-                 "same_dtype", "differentiable", "view")
+                 "same_dtype", "differentiable", "view", "shape_inputs")
 
     def __init__(self, name, kernel, shape_fn=None, num_outputs=1, stateful=False,
-                 same_dtype=True, differentiable=True, view=False):
+                 same_dtype=True, differentiable=True, view=False, shape_inputs=()):
         if name in REGISTRY:
             raise ValueError(f"op {name!r} is registered twice")
         self.name = name
@@ -53,6 +55,7 @@ class OpDef:
         self.same_dtype = same_dtype
         self.differentiable = differentiable
         self.view = view
+        self.shape_inputs = shape_inputs
         REGISTRY[name] = self
 
     def defgrad(self, fn):

@@ -56,10 +56,13 @@ def backprop(records, targets, sources, output_gradients=None, unconnected="none
     reached = set(source_keys)
     relevant = []
     for rec in records:
+        if not rec.op_def.differentiable:
+            continue
         for x in rec.inputs:
             if _key(x) in reached:
                 relevant.append(rec)
-                reached.update(_key(o) for o in rec.outputs)
+                # gradients do not flow through integer or boolean tensors
+                reached.update(_key(o) for o in rec.outputs if o.dtype.is_differentiable)
                 break
     # Backward pass: which of those lead to a target.
     target_keys = {_key(t) for t in targets}

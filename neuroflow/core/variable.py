@@ -208,7 +208,8 @@ class Variable:
         return self._update(ASSIGN_SUB, delta, name, read_value)
 
     def load(self, value, session=None):
-        self._value = np.array(dtypes.to_array(value, self._dtype), copy=True)
+        """Sets the value without adding an op to any graph (``tf.Variable.load``)."""
+        _assign_kernel(dtypes.to_array(value, self._dtype), self)
 
     def __repr__(self):
         if self._value is None:

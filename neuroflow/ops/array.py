@@ -72,7 +72,7 @@ def _same_spec(x):
     return Spec(x.shape, x.dtype)
 
 
-@primitive("ZerosLike", shape=_same_spec, differentiable=False)
+@primitive("ZerosLike", shape=_same_spec, differentiable=False, shape_inputs=True)
 def _zeros_like(x):
     return np.zeros_like(x)
 
@@ -86,7 +86,7 @@ def zeros_like(input, dtype=None, name=None):
     return out
 
 
-@primitive("OnesLike", shape=_same_spec, differentiable=False)
+@primitive("OnesLike", shape=_same_spec, differentiable=False, shape_inputs=True)
 def _ones_like(x):
     return np.ones_like(x)
 
@@ -104,7 +104,8 @@ def ones_like(input, dtype=None, name=None):
 
 
 @primitive("Shape", shape=lambda x, out_type: Spec(
-    [x.shape.rank] if x.shape.rank is not None else [None], out_type), differentiable=False)
+    [x.shape.rank] if x.shape.rank is not None else [None], out_type), differentiable=False,
+    shape_inputs=True)
 def _shape(x, out_type):
     return np.asarray(np.shape(x), dtype=out_type.np_dtype)
 
@@ -165,7 +166,8 @@ def reshape(tensor, shape, name=None):
     return _reshape(tensor, shape, name=name)
 
 
-@primitive("Size", shape=lambda x, out_type: Spec([], out_type), differentiable=False)
+@primitive("Size", shape=lambda x, out_type: Spec([], out_type), differentiable=False,
+           shape_inputs=True)
 def _size(x, out_type):
     return np.asarray(np.size(x), dtype=out_type.np_dtype)
 
@@ -175,7 +177,8 @@ def size(input, out_type=dtypes.int32, name=None):
     return _size(input, out_type=dtypes.as_dtype(out_type), name=name)
 
 
-@primitive("Rank", shape=lambda x: Spec([], dtypes.int32), differentiable=False)
+@primitive("Rank", shape=lambda x: Spec([], dtypes.int32), differentiable=False,
+           shape_inputs=True)
 def _rank(x):
     return np.asarray(np.ndim(x), dtype=np.int32)
 

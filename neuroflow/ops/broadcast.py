@@ -22,7 +22,8 @@ def _sum_to_shape(g, shape):
     return out.reshape(shape)
 
 
-@primitive("SumToShapeOf", shape=lambda g, x: Spec(x.shape, g.dtype), same_dtype=False)
+@primitive("SumToShapeOf", shape=lambda g, x: Spec(x.shape, g.dtype), same_dtype=False,
+           shape_inputs=(1,))
 def sum_to_shape_of(g, x):
     """Sums ``g`` over the axes along which ``x`` was broadcast to ``g``'s shape."""
     return _sum_to_shape(g, x.shape)
@@ -34,7 +35,7 @@ def _sum_to_shape_of_grad(op, dy):
 
 
 @primitive("BroadcastAs", shape=lambda d, ref: Spec(ref.shape, d.dtype), same_dtype=False,
-           view=True)
+           view=True, shape_inputs=(1,))
 def broadcast_as(d, ref):
     """Broadcasts ``d`` to the shape of ``ref``."""
     return np.broadcast_to(d, ref.shape)
@@ -84,7 +85,7 @@ def broadcast_to(input, shape, name=None):
         shape.numpy() if hasattr(shape, "numpy") else shape).reshape(-1)), name=name)
 
 
-@primitive("ExpandReduced", same_dtype=False,
+@primitive("ExpandReduced", same_dtype=False, shape_inputs=(1,),
            shape=lambda dy, x, axis: Spec(
                [1 if i in (normalize_axis(axis, x.shape.rank) or range(x.shape.rank)) else d
                 for i, d in enumerate(x.shape)] if x.shape.rank is not None else None,

@@ -1,0 +1,1 @@
+"""``neuroflow bench``: neuroflow vs PyTorch on the same workloads (see harness.py)."""
