@@ -204,8 +204,14 @@ class GradientTape:
         if out_grads is not None and len(out_grads) != len(targets):
             raise ValueError(f"output_gradients has {len(out_grads)} entries for "
                              f"{len(targets)} targets")
-        grads = backprop(list(self._records), targets, flat_sources, out_grads,
+        # sources the tape never watched are unconnected, as in TensorFlow
+        watched = [_key(src) in self._watched for src in flat_sources]
+        grads = backprop(list(self._records), targets,
+                         [src for src, w in zip(flat_sources, watched) if w], out_grads,
                          unconnected_gradients)
+        grads = iter(grads)
+        grads = [next(grads) if w else _unconnected(src, unconnected_gradients)
+                 for src, w in zip(flat_sources, watched)]
         if not self._persistent:
             self._records = []
         return nest.pack_sequence_as(sources, grads)
@@ -243,6 +249,15 @@ class GradientTape:
             else:
                 result.append(reshape(stack(row), tuple(target.shape) + tuple(s.shape)))
         return nest.pack_sequence_as(sources, result)
+
+
+def _unconnected(source, unconnected):
+    from neuroflow.ops.array import zeros_like
+    _check_differentiable(source, "with respect to source")
+    if UnconnectedGradients(getattr(unconnected, "value", unconnected)) is \
+            UnconnectedGradients.ZERO:
+        return zeros_like(source)
+    return None
 
 
 def _const(value):

@@ -20,8 +20,10 @@ class TensorShape(tuple):
     __slots__ = ()
 
     def __new__(cls, dims=()):
-        if dims is None:
+        if dims is None or dims is _UNKNOWN_RANK:
             return _UNKNOWN_RANK
+        if type(dims) is TensorShape:
+            return dims
         if isinstance(dims, int):
             dims = (dims,)
         return tuple.__new__(cls, (None if d is None else int(d) for d in dims))
