@@ -67,7 +67,7 @@ class OpDef:
         if ctx.graph is not None:
             return _build(self, ctx.graph, inputs, attrs, name)
         values = []
-        pending = False
+        pending = aliased = False
         for x in inputs:
             if type(x) is EagerTensor:
                 values.append(x._value)
@@ -77,6 +77,7 @@ class OpDef:
                 return _build(self, x.graph, inputs, attrs, name)
             elif hasattr(x, "_nf_variable"):
                 values.append(x._eager_value())
+                aliased = True
             else:
                 values.append(x)
                 pending = True
@@ -90,6 +91,8 @@ class OpDef:
             raise errors.InvalidArgumentError(
                 f"{self.name} op{where()}: {err} (input shapes: "
                 f"{', '.join(shape_str(np.shape(v)) for v in values)})") from err
+        if aliased and self.view:  # a view of a variable's buffer would change on assign
+            out = np.array(out) if self.num_outputs == 1 else tuple(np.array(o) for o in out)
         if self.num_outputs == 1:
             result = EagerTensor(out)
             outputs = (result,)

@@ -87,7 +87,7 @@ class Variable:
         self.initializer = None
         graph = ctx.graph
         in_graph = graph is not None and not graph.is_function_graph
-        base = (name or "Variable").rstrip(":0")
+        base = (name or "Variable").removesuffix(":0")  # rstrip(":0") would eat "w0" too
         if isinstance(initial_value, SymbolicTensor) and not in_graph:
             raise ValueError(
                 f"Variable '{base}' got a symbolic initial value while tracing an nf.function; "
