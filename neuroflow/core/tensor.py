@@ -134,9 +134,11 @@ class EagerTensor(Tensor):
         return self._value.ndim
 
     def numpy(self):
-        """The value as a NumPy array (a read-only view; copy it to modify)."""
+        """The value as a NumPy array (a NumPy scalar for 0-d tensors, as TensorFlow)."""
         value = self._value
-        if isinstance(value, np.ndarray) and value.flags.writeable and value.base is None:
+        if value.ndim == 0:
+            return value[()] if isinstance(value, np.ndarray) else value
+        if value.flags.writeable and value.base is None:
             return value
         return np.array(value)
 

@@ -147,14 +147,6 @@ class Variable:
 
     __hash__ = object.__hash__
 
-    def __eq__(self, other):
-        from neuroflow.ops.math import equal
-        return equal(self, other)
-
-    def __ne__(self, other):
-        from neuroflow.ops.math import not_equal
-        return not_equal(self, other)
-
     # -- reading ----------------------------------------------------------------------
     def _eager_value(self):
         value = self._value

@@ -35,6 +35,10 @@ def install(cls):
         setattr(cls, f"__r{name}__", reflected)
     for name, fn in _COMPARE.items():
         setattr(cls, f"__{name}__", (lambda f: lambda self, other: f(self, other))(fn))
+    # elementwise, as TF2; hashing stays by identity, since the engine keys dicts by tensor
+    cls.__eq__ = lambda self, other: False if other is None else math.equal(self, other)
+    cls.__ne__ = lambda self, other: True if other is None else math.not_equal(self, other)
+    cls.__hash__ = object.__hash__
     cls.__neg__ = lambda self: math.negative(self)
     cls.__pos__ = lambda self: self
     cls.__abs__ = lambda self: math.abs(self)
