@@ -81,7 +81,7 @@ class Variable:
             with init_scope():
                 initial_value = initial_value()
         self._uid = next(_uids)
-        self.trainable = bool(trainable)
+        self.trainable = True if trainable is None else bool(trainable)
         self.constraint = constraint
         self._graph = None
         self.initializer = None
