@@ -85,11 +85,16 @@ def broadcast_to(input, shape, name=None):
         shape.numpy() if hasattr(shape, "numpy") else shape).reshape(-1)), name=name)
 
 
+def _expanded_shape(shape, axis):
+    if shape.rank is None:
+        return None
+    axes = normalize_axis(axis, shape.rank)
+    axes = range(shape.rank) if axes is None else axes
+    return [1 if i in axes else d for i, d in enumerate(shape)]
+
+
 @primitive("ExpandReduced", same_dtype=False, shape_inputs=(1,),
-           shape=lambda dy, x, axis: Spec(
-               [1 if i in (normalize_axis(axis, x.shape.rank) or range(x.shape.rank)) else d
-                for i, d in enumerate(x.shape)] if x.shape.rank is not None else None,
-               dy.dtype))
+           shape=lambda dy, x, axis: Spec(_expanded_shape(x.shape, axis), dy.dtype))
 def expand_reduced(dy, x, axis):
     """Reinserts the reduced axes of a reduction's output gradient as size-1 dims."""
     if axis is None:

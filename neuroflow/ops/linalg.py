@@ -1,12 +1,24 @@
-"""Linear algebra: matmul (batched, broadcasting), tensordot, einsum, norms."""
+"""Linear algebra: matmul (batched, broadcasting), norms, and the matrix helpers of
+``nf.linalg`` (matrix_transpose, adjoint, diag_part, trace); einsum and tensordot live in
+``neuroflow.ops.einsum`` and are re-exported here.
+
+matmul is the hot op of every dense layer: float32 stays float32 on BLAS, transposes are
+strided views read with BLAS's transpose flag, and its gradient uses the transpose flags of
+further matmuls rather than materialised transposes.
+"""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
-from neuroflow.core.op import Spec, primitive
+from neuroflow.core.op import Spec, convert_to_tensor, primitive
 from neuroflow.core.tensor import shape_str
 from neuroflow.ops.broadcast import unbroadcast
-from neuroflow.ops.shapes import broadcast_shapes
+from neuroflow.ops.einsum import einsum, tensordot
+from neuroflow.ops.shapes import broadcast_shapes, normalize_axis
+
+# -- matmul -------------------------------------------------------------------------------
 
 
 def _matmul_spec(a, b, transpose_a=False, transpose_b=False):
@@ -34,7 +46,29 @@ def _t(x):
 def _matmul(a, b, transpose_a=False, transpose_b=False):
     if a.ndim < 2 or b.ndim < 2:
         raise ValueError(f"MatMul needs inputs of rank >= 2, got shapes {a.shape} and {b.shape}")
-    return np.matmul(_t(a) if transpose_a else a, _t(b) if transpose_b else b)
+    # Transposes are strided views: BLAS reads them with its transpose flag, no copy.
+    b = _t(b) if transpose_b else b
+    if b.ndim == 2 and a.ndim > 2 and not transpose_a and a.flags.c_contiguous:
+        # A stack of matrices times one matrix is one big GEMM, not a loop of small ones.
+        rows = a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+        if rows.shape[-1] == b.shape[0]:
+            return np.matmul(rows, b).reshape(a.shape[:-1] + (b.shape[-1],))
+    return np.matmul(_t(a) if transpose_a else a, b)
+
+
+def _folded_grad_b(a, dy, transpose_b):
+    """d/db for a stack of matrices ``a`` times one matrix ``b``: one GEMM over all rows, or
+    None when the static shapes do not allow it (the batched product is used instead)."""
+    from neuroflow.ops.array import reshape
+    if a.shape.rank is None or a.shape.rank <= 2:
+        return None
+    k, n = a.shape[-1], dy.shape[-1]
+    if not k or not n:
+        return None
+    rows, grads = reshape(a, [-1, k]), reshape(dy, [-1, n])
+    if transpose_b:
+        return matmul(grads, rows, transpose_a=True)
+    return matmul(rows, grads, transpose_a=True)
 
 
 @_matmul.defgrad
@@ -45,26 +79,39 @@ def _matmul_grad(op, dy):
     a, b = conj(a), conj(b)
     if not ta and not tb:
         ga = matmul(dy, b, transpose_b=True)
-        gb = matmul(a, dy, transpose_a=True)
     elif not ta and tb:
         ga = matmul(dy, b)
-        gb = matmul(dy, a, transpose_a=True)
     elif ta and not tb:
         ga = matmul(b, dy, transpose_b=True)
-        gb = matmul(a, dy)
     else:
         ga = matmul(b, dy, transpose_a=True, transpose_b=True)
-        gb = matmul(dy, a, transpose_a=True, transpose_b=True)
+    gb = _folded_grad_b(a, dy, tb) if not ta and b.shape.rank == 2 else None
+    if gb is None:
+        if not ta and not tb:
+            gb = matmul(a, dy, transpose_a=True)
+        elif not ta and tb:
+            gb = matmul(dy, a, transpose_a=True)
+        elif ta and not tb:
+            gb = matmul(a, dy)
+        else:
+            gb = matmul(dy, a, transpose_a=True, transpose_b=True)
     return [unbroadcast(ga, op.inputs[0]), unbroadcast(gb, op.inputs[1])]
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
+           a_is_sparse=False, b_is_sparse=False, output_type=None, grad_a=False, grad_b=False,
            name=None):
     """Matrix product of the last two axes, batch axes broadcast (``nf.matmul``, ``a @ b``).
+
+    The sparsity and ``grad_*`` hints are accepted and ignored; ``output_type`` casts the
+    product (TensorFlow uses it to widen int8 products).
 
     >>> nf.matmul(nf.ones([2, 3]), nf.ones([3, 4])).shape
     TensorShape([2, 4])
     """
+    if (transpose_a and adjoint_a) or (transpose_b and adjoint_b):
+        raise ValueError("Only one of transpose_a and adjoint_a (and of transpose_b and "
+                         "adjoint_b) can be True.")
     if adjoint_a or adjoint_b:
         from neuroflow.ops.math import conj
         if adjoint_a:
@@ -76,6 +123,169 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
         attrs["transpose_a"] = True
     if transpose_b:
         attrs["transpose_b"] = True
-    return _matmul(a, b, name=name, **attrs)
+    if output_type is None:
+        return _matmul(a, b, name=name, **attrs)
+    from neuroflow.ops.math import cast
+    return cast(_matmul(a, b, **attrs), output_type, name=name)
 
-__all__ = ["matmul"]
+
+# -- norms --------------------------------------------------------------------------------
+
+
+def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):
+    """Vector or matrix norm (``nf.norm``, ``nf.linalg.norm``).
+
+    Vector norms (``axis`` None or an int): 'euclidean' (= 2), 1, np.inf, any p > 0.
+    Matrix norms (``axis`` a pair): 'euclidean'/'fro', 1 (max column sum), np.inf (max
+    row sum); the matrix 2-norm needs singular values and raises NotImplementedError.
+
+    >>> nf.norm(nf.constant([3.0, 4.0])).numpy()
+    5.0
+    """
+    from neuroflow.ops.math import abs as abs_
+    from neuroflow.ops.reduce import _axis, reduce_euclidean_norm, reduce_max, reduce_sum
+    x = tensor if hasattr(tensor, "dtype") else convert_to_tensor(tensor)
+    keepdims = bool(keepdims)
+    if x.dtype.is_complex:
+        x = abs_(x)
+    is_matrix = isinstance(axis, (list, tuple)) and len(axis) == 2
+    if is_matrix:
+        pair = tuple(int(a) for a in axis)
+        rank = x.shape.rank
+        if rank is not None and len(set(normalize_axis(pair, rank))) != 2:
+            raise ValueError(f"norm: the matrix axes {list(pair)} must be two different axes")
+        if ord in ("euclidean", "fro"):
+            return reduce_euclidean_norm(x, axis=pair, keepdims=keepdims, name=name)
+        if ord == 2:
+            raise NotImplementedError("norm: the matrix 2-norm (largest singular value) is "
+                                      "not implemented")
+        if ord == 1 or ord == np.inf:
+            # 1: the largest column sum (sum down axis[0]); inf: the largest row sum
+            summed = pair[0] if ord == 1 else pair[1]
+            sums = reduce_sum(abs_(x), axis=summed, keepdims=True)
+            # reducing the already size-1 summed axis again drops it unless keepdims
+            return reduce_max(sums, axis=pair, keepdims=keepdims, name=name)
+        raise ValueError(f"norm: ord={ord!r} is not a supported matrix norm ('euclidean', "
+                         "'fro', 1, 2, np.inf)")
+    if axis is not None:
+        axis = _axis(axis)
+        if isinstance(axis, tuple):
+            if len(axis) != 1:
+                raise ValueError("norm: 'axis' must be None, an integer, or a tuple of 2 "
+                                 f"unique integers, got {axis!r}")
+            axis = axis[0]
+    if ord in ("euclidean", 2):
+        return reduce_euclidean_norm(x, axis=axis, keepdims=keepdims, name=name)
+    if ord == 1:
+        return reduce_sum(abs_(x), axis=axis, keepdims=keepdims, name=name)
+    if ord == np.inf:
+        return reduce_max(abs_(x), axis=axis, keepdims=keepdims, name=name)
+    if isinstance(ord, (int, float)) and not isinstance(ord, bool) and ord > 0:
+        from neuroflow.ops.math import pow as pow_
+        total = reduce_sum(pow_(abs_(x), float(ord)), axis=axis, keepdims=keepdims)
+        return pow_(total, 1.0 / ord, name=name)
+    raise ValueError(f"norm: ord={ord!r} is not a supported vector norm ('euclidean', 1, 2, "
+                     "np.inf or a number > 0; 'fro' needs a pair of axes)")
+
+
+# -- matrix helpers (nf.linalg) -----------------------------------------------------------
+
+
+def _matrix_spec(x, what):
+    if x.shape.rank is not None and x.shape.rank < 2:
+        raise ValueError(f"{what} needs an input of rank >= 2, got shape {shape_str(x.shape)}")
+
+
+def _transpose_spec(x):
+    _matrix_spec(x, "matrix_transpose")
+    if x.shape.rank is None:
+        return Spec(None, x.dtype)
+    return Spec(list(x.shape[:-2]) + [x.shape[-1], x.shape[-2]], x.dtype)
+
+
+@primitive("MatrixTranspose", shape=_transpose_spec, view=True)
+def _matrix_transpose(x):
+    if x.ndim < 2:
+        raise ValueError(f"matrix_transpose needs an input of rank >= 2, got shape {x.shape}")
+    return np.swapaxes(x, -1, -2)
+
+
+@_matrix_transpose.defgrad
+def _matrix_transpose_grad(op, dy):
+    return [_matrix_transpose(dy)]
+
+
+def matrix_transpose(a, name="matrix_transpose", conjugate=False):
+    """Swaps the last two axes (``nf.linalg.matrix_transpose``; ``conjugate`` conjugates).
+
+    >>> nf.linalg.matrix_transpose(nf.ones([5, 2, 3])).shape
+    TensorShape([5, 3, 2])
+    """
+    if conjugate:
+        from neuroflow.ops.math import conj
+        a = conj(a)
+    return _matrix_transpose(a, name=name)
+
+
+def adjoint(matrix, name=None):
+    """The conjugate transpose of the last two axes (``nf.linalg.adjoint``)."""
+    return matrix_transpose(matrix, name=name, conjugate=True)
+
+
+def _diag_part_spec(x):
+    _matrix_spec(x, "diag_part")
+    if x.shape.rank is None:
+        return Spec(None, x.dtype)
+    m, n = x.shape[-2], x.shape[-1]
+    k = min(m, n) if m is not None and n is not None else None
+    return Spec(list(x.shape[:-2]) + [k], x.dtype)
+
+
+@primitive("MatrixDiagPart", shape=_diag_part_spec)
+def _diag_part(x):
+    if x.ndim < 2:
+        raise ValueError(f"diag_part needs an input of rank >= 2, got shape {x.shape}")
+    return np.diagonal(x, axis1=-2, axis2=-1).copy()
+
+
+@_diag_part.defgrad
+def _diag_part_grad(op, dy):
+    return [_diag_embed(dy, op.inputs[0])]
+
+
+@primitive("MatrixDiagPartGrad", shape=lambda d, x: Spec(x.shape, d.dtype), same_dtype=False)
+def _diag_embed(d, x):
+    """Zeros shaped like ``x`` with ``d`` on the main diagonal of the last two axes."""
+    out = np.zeros(x.shape, d.dtype)
+    k = np.arange(d.shape[-1])
+    out[..., k, k] = d
+    return out
+
+
+@_diag_embed.defgrad
+def _diag_embed_grad(op, dy):
+    return [_diag_part(dy), None]
+
+
+def diag_part(input, name="diag_part", k=0):
+    """The main diagonal of the last two axes (``nf.linalg.diag_part``; only k=0).
+
+    >>> nf.linalg.diag_part(nf.constant([[1.0, 2.0], [3.0, 4.0]])).numpy()
+    array([1., 4.], dtype=float32)
+    """
+    if k != 0:
+        raise NotImplementedError("diag_part: only the main diagonal (k=0) is implemented")
+    return _diag_part(input, name=name)
+
+
+def trace(x, name=None):
+    """Sum of the main diagonal of the last two axes (``nf.linalg.trace``).
+
+    >>> nf.linalg.trace(nf.constant([[1.0, 2.0], [3.0, 4.0]])).numpy()
+    5.0
+    """
+    from neuroflow.ops.reduce import reduce_sum
+    return reduce_sum(_diag_part(x), axis=-1, name=name)
+
+
+__all__ = ["matmul", "einsum", "tensordot", "norm"]
