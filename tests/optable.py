@@ -106,25 +106,27 @@ def _eager(case, sample):
     return _as_list(case.fn(*[nf.constant(x) for x in sample]))
 
 
-def _tape_grads(case, sample, weights):
+def _tape_grads(case, sample, weights, square=False):
     xs = [nf.constant(x) for x in sample]
     positions = _float_positions(sample)
     with nf.GradientTape() as tape:
         for i in positions:
             tape.watch(xs[i])
         outs = _as_list(case.fn(*xs))
-        loss = _weighted_sum(outs, weights)
+        loss = _weighted_sum(outs, weights, square)
     grads = tape.gradient(loss, [xs[i] for i in positions])
     return [np.zeros_like(sample[i]) if g is None else g.numpy()
             for i, g in zip(positions, grads)]
 
 
-def _weighted_sum(outs, weights):
+def _weighted_sum(outs, weights, square=False):
+    """sum(w * o), or sum(w * o * o): squaring makes the first gradient depend on the input
+    even for linear ops, so the second-order check exercises their gradients' gradients."""
     total = None
     for o, w in zip(outs, weights):
         if not o.dtype.is_differentiable:
             continue
-        term = nf.reduce_sum(o * w)
+        term = nf.reduce_sum((o * o if square else o) * w)
         total = term if total is None else total + term
     return total
 
@@ -234,7 +236,7 @@ def check_second_order(case):
         vs = [_rng(2).uniform(0.5, 1.5, np.shape(sample[i])) for i in positions]
 
         def first_dot_v(values):
-            grads = _tape_grads(case, values, weights)
+            grads = _tape_grads(case, values, weights, square=True)
             return sum(float(np.sum(g * v)) for g, v in zip(grads, vs))
 
         xs = [nf.constant(x) for x in sample]
@@ -244,7 +246,7 @@ def check_second_order(case):
             with nf.GradientTape() as inner:
                 for i in positions:
                     inner.watch(xs[i])
-                loss = _weighted_sum(_as_list(case.fn(*xs)), weights)
+                loss = _weighted_sum(_as_list(case.fn(*xs)), weights, square=True)
             grads = inner.gradient(loss, [xs[i] for i in positions])
             dot = None
             for g, v in zip(grads, vs):
