@@ -1,2 +1,2 @@
 """``nf.keras``: the Keras 3 API (grows with the Keras issue)."""
-from neuroflow import optimizers  # noqa: F401
+from neuroflow.keras import optimizers  # noqa: F401
