@@ -180,7 +180,8 @@ class EagerTensor(Tensor):
 class SymbolicTensor(Tensor):
     """An output of an operation in a graph: no value until a session or function runs it."""
 
-    __slots__ = ("op", "value_index", "shape", "dtype", "_variable", "__weakref__")
+    __slots__ = ("op", "value_index", "shape", "dtype", "_variable", "_keras_history",
+                 "__weakref__")
 
     def __init__(self, op, value_index: int, shape, dtype: dtypes.DType):
         self.op = op
@@ -188,6 +189,7 @@ class SymbolicTensor(Tensor):
         self.shape = TensorShape(shape)
         self.dtype = dtype
         self._variable = None  # set on the outputs of ReadVariableOp
+        self._keras_history = None  # (layer, node, index) for Keras functional tensors
 
     @property
     def name(self) -> str:

@@ -175,6 +175,12 @@ class Variable:
     def __array__(self, dtype=None, copy=None):
         return np.array(self._eager_value(), dtype=dtype)
 
+    def __float__(self):
+        return float(self._eager_value())
+
+    def __int__(self):
+        return int(self._eager_value())
+
     def eval(self, session=None):
         from neuroflow.core.session import get_default_session
         return (session or get_default_session()).run(self)
