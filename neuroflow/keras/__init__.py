@@ -1,2 +1,7 @@
-"""``nf.keras``: the Keras 3 API (grows with the Keras issue)."""
-from neuroflow.keras import optimizers  # noqa: F401
+"""``nf.keras``: the Keras 3 API on neuroflow (``from neuroflow import keras``)."""
+from neuroflow.keras import (  # noqa: F401
+    activations, callbacks, constraints, initializers, layers, losses, metrics, models,
+    optimizers, regularizers)
+from neuroflow.keras.layers import Input, InputSpec, Layer  # noqa: F401
+from neuroflow.keras.models import Model, Sequential  # noqa: F401
+from neuroflow.keras.serialization import register_keras_serializable  # noqa: F401

@@ -1,0 +1,3 @@
+"""``keras.models``: Model, Sequential, and loading saved models."""
+from neuroflow.keras.models.model import Functional, Model  # noqa: F401
+from neuroflow.keras.models.sequential import Sequential  # noqa: F401
