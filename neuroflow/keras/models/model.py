@@ -27,6 +27,8 @@ class Model(Trainer, Layer):
         self._nodes = None
         self.compiled = False
         self.history = None
+        self.run_eagerly = False
+        self._train_function = self._test_function = self._predict_function = None
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
                 raise ValueError("A functional Model needs both `inputs` and `outputs`.")
