@@ -128,10 +128,92 @@ def _infer_b1():
     }
 
 
+def _cnn_weights(seed):
+    """Conv 3x3x1x32, Conv 3x3x32x64, Dense 3136x128, Dense 128x10 (glorot uniform)."""
+    rng = np.random.default_rng(seed)
+    shapes = [((3, 3, 1, 32), 9, 9 * 32), ((3, 3, 32, 64), 9 * 32, 9 * 64),
+              ((7 * 7 * 64, 128), 7 * 7 * 64, 128), ((128, 10), 128, 10)]
+    layers = []
+    for shape, fan_in, fan_out in shapes:
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        layers.append((rng.uniform(-limit, limit, shape).astype(np.float32),
+                       np.zeros(shape[-1], np.float32)))
+    return layers
+
+
+def _cnn_data(batch, seed):
+    rng = np.random.default_rng(seed + 1)
+    return (rng.random((batch, 28, 28, 1)).astype(np.float32),
+            rng.integers(0, 10, batch).astype(np.int64))
+
+
+def _nf_cnn_step(batch=64, seed=0):
+    import neuroflow as nf
+    x_np, y_np = _cnn_data(batch, seed)
+    x, y = nf.constant(x_np), nf.constant(y_np.astype(np.int32))
+    params = [nf.Variable(a) for pair in _cnn_weights(seed) for a in pair]
+    opt = nf.optimizers.Adam(1e-3)
+
+    def forward(images):
+        h = images
+        for i in (0, 2):
+            h = nf.nn.relu(nf.nn.bias_add(nf.nn.conv2d(h, params[i], 1, "SAME"), params[i + 1]))
+            h = nf.nn.max_pool2d(h, 2, 2, "VALID")
+        h = nf.reshape(h, [-1, 7 * 7 * 64])
+        h = nf.nn.relu(nf.matmul(h, params[4]) + params[5])
+        return nf.matmul(h, params[6]) + params[7]
+
+    @nf.function
+    def step(images, labels):
+        with nf.GradientTape() as tape:
+            loss = nf.reduce_mean(nf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels, forward(images)))
+        grads = tape.gradient(loss, params)
+        opt.apply_gradients(zip(grads, params))
+        return loss
+    return lambda: step(x, y)
+
+
+def _torch_cnn_step(batch=64, seed=0):
+    import torch
+    x_np, y_np = _cnn_data(batch, seed)
+    x = torch.from_numpy(x_np.transpose(0, 3, 1, 2).copy())
+    y = torch.from_numpy(y_np)
+    (k1, b1), (k2, b2), (w3, b3), (w4, b4) = _cnn_weights(seed)
+    conv1, conv2 = torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.Conv2d(32, 64, 3, padding=1)
+    fc1, fc2 = torch.nn.Linear(3136, 128), torch.nn.Linear(128, 10)
+    with torch.no_grad():
+        conv1.weight.copy_(torch.from_numpy(k1.transpose(3, 2, 0, 1)))
+        conv2.weight.copy_(torch.from_numpy(k2.transpose(3, 2, 0, 1)))
+        # flatten order: neuroflow flattens NHWC, torch NCHW; permute fc1's rows to match
+        w3_nchw = w3.reshape(7, 7, 64, 128).transpose(2, 0, 1, 3).reshape(3136, 128)
+        fc1.weight.copy_(torch.from_numpy(w3_nchw.T))
+        fc2.weight.copy_(torch.from_numpy(w4.T))
+        for layer, b in ((conv1, b1), (conv2, b2), (fc1, b3), (fc2, b4)):
+            layer.bias.copy_(torch.from_numpy(b))
+    model = torch.nn.Sequential(conv1, torch.nn.ReLU(), torch.nn.MaxPool2d(2), conv2,
+                                torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+                                fc1, torch.nn.ReLU(), fc2)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def _cnn():
+    return {"neuroflow": _nf_cnn_step, "pytorch": _torch_cnn_step}
+
+
 WORKLOADS = {
     "tiny": ("2-16-1 MLP, batch 4, SGD, MSE: per-op framework overhead", _tiny),
     "infer_b1": ("784-256-256-10 MLP inference, batch 1: latency", _infer_b1),
     "mlp": ("784-256-256-10 ReLU MLP, batch 128, Adam, softmax cross-entropy", _mlp),
+    "cnn": ("Conv32-Pool-Conv64-Pool-Dense128-Dense10 on 28x28x1, batch 64, Adam", _cnn),
 }
 
 
