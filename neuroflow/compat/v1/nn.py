@@ -96,3 +96,49 @@ def moments(x, axes, shift=None, name=None, keep_dims=None, keepdims=None):
     """Mean and variance over ``axes``; also takes TF1's ``keep_dims=``."""
     keepdims = bool(_one(keepdims, keep_dims, "keepdims", "keep_dims"))
     return _nn.moments(x, axes, shift=shift, keepdims=keepdims, name=name)
+
+
+def conv2d(input, filter=None, strides=None, padding=None, use_cudnn_on_gpu=True,
+           data_format="NHWC", dilations=(1, 1, 1, 1), name=None, filters=None):
+    """TF1's conv2d: ``filter=`` and 4-element ``strides``/``dilations`` lists.
+
+    >>> h = tf.nn.conv2d(x_image, W, strides=[1, 1, 1, 1], padding="SAME")
+    """
+    kernel = _one(filters, filter, "filters", "filter")
+    if kernel is None or strides is None or padding is None:
+        raise TypeError("conv2d() needs input, filter, strides and padding")
+    return _nn.conv2d(input, kernel, strides, padding, data_format=data_format,
+                      dilations=dilations, name=name)
+
+
+def conv2d_transpose(value=None, filter=None, output_shape=None, strides=None,
+                     padding="SAME", data_format="NHWC", name=None, input=None, filters=None,
+                     dilations=None):
+    """TF1's conv2d_transpose: ``value=`` and ``filter=`` spellings."""
+    x = _one(input, value, "input", "value")
+    kernel = _one(filters, filter, "filters", "filter")
+    return _nn.conv2d_transpose(x, kernel, output_shape, strides, padding,
+                                data_format=data_format, dilations=dilations, name=name)
+
+
+def depthwise_conv2d(input, filter, strides, padding, rate=None, name=None,
+                     data_format=None, dilations=None):
+    """TF1's depthwise_conv2d: ``rate=`` is the dilation."""
+    dilations = _one(dilations, rate, "dilations", "rate")
+    return _nn.depthwise_conv2d(input, filter, strides, padding, data_format=data_format,
+                                dilations=dilations, name=name)
+
+
+def max_pool(value, ksize, strides, padding, data_format="NHWC", name=None, input=None):
+    """TF1's max_pool: ``value=`` and 4-element ``ksize``/``strides`` lists.
+
+    >>> h = tf.nn.max_pool(h, ksize=[1, 2, 2, 1], strides=[1, 2, 2, 1], padding="SAME")
+    """
+    x = _one(input, value, "input", "value")
+    return _nn.max_pool(x, ksize, strides, padding, data_format=data_format, name=name)
+
+
+def avg_pool(value, ksize, strides, padding, data_format="NHWC", name=None, input=None):
+    """TF1's avg_pool: ``value=`` and 4-element ``ksize``/``strides`` lists."""
+    x = _one(input, value, "input", "value")
+    return _nn.avg_pool(x, ksize, strides, padding, data_format=data_format, name=name)
