@@ -64,12 +64,11 @@ def _demo(args) -> int:
     return 0 if ok else 1
 
 
-def _bench(args) -> int:
-    from neuroflow.benchmarks.main import main as bench_main
-    return bench_main(args.rest)
-
-
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:  # the benchmark has its own options parser
+        from neuroflow.benchmarks.main import main as bench_main
+        return bench_main(argv[1:])
     parser = argparse.ArgumentParser(prog="neuroflow", description="neuroflow command line")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="versions, BLAS and installed extras").set_defaults(fn=_info)
@@ -77,10 +76,7 @@ def main(argv=None) -> int:
     demo.add_argument("--steps", type=int, default=200)
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(fn=_demo)
-    bench = sub.add_parser("bench", help="neuroflow vs PyTorch benchmark (see bench/)",
-                           add_help=False)
-    bench.add_argument("rest", nargs=argparse.REMAINDER)
-    bench.set_defaults(fn=_bench)
+    sub.add_parser("bench", help="neuroflow vs PyTorch benchmark: neuroflow bench --help")
     args = parser.parse_args(argv)
     return args.fn(args)
 

@@ -116,15 +116,16 @@ def blas_info() -> str:
     return "; ".join(parts) or "none found"
 
 
-def pin_threads(n: int):
+def pin_threads(n: int, torch_too: bool = True):
     """Same thread count for both: NumPy's BLAS via threadpoolctl, torch's intra-op pool."""
     try:
         from threadpoolctl import threadpool_limits
         threadpool_limits(n)
     except ImportError:
         pass
-    try:
-        import torch
-        torch.set_num_threads(n)
-    except ImportError:
-        pass
+    if torch_too:
+        try:
+            import torch
+            torch.set_num_threads(n)
+        except ImportError:
+            pass

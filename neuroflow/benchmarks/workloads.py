@@ -99,32 +99,40 @@ def _torch_mlp_step(sizes, batch, optimizer, loss, seed=0, train=True):
     return step
 
 
-def _tiny():
+def _nf_optimizer(name, lr):
     import neuroflow as nf
+    return {"sgd": nf.optimizers.SGD, "adam": nf.optimizers.Adam}[name](lr)
+
+
+def _torch_optimizer(name, lr):
     import torch
+    if name == "sgd":
+        return lambda params: torch.optim.SGD(params, lr=lr)
+    return lambda params: torch.optim.Adam(params, lr=lr, eps=1e-7)  # Keras's epsilon
+
+
+def _tiny():
     return {
-        "neuroflow": lambda: _nf_mlp_step([2, 16, 1], 4, lambda: nf.optimizers.SGD(0.1), "mse"),
-        "pytorch": lambda: _torch_mlp_step([2, 16, 1], 4,
-                                           lambda p: torch.optim.SGD(p, lr=0.1), "mse"),
+        "neuroflow": lambda: _nf_mlp_step([2, 16, 1], 4, lambda: _nf_optimizer("sgd", 0.1),
+                                          "mse"),
+        "pytorch": lambda: _torch_mlp_step([2, 16, 1], 4, _torch_optimizer("sgd", 0.1), "mse"),
     }
 
 
+_MLP = [784, 256, 256, 10]
+
+
 def _mlp():
-    import neuroflow as nf
-    import torch
-    sizes = [784, 256, 256, 10]
     return {
-        "neuroflow": lambda: _nf_mlp_step(sizes, 128, lambda: nf.optimizers.Adam(1e-3), "ce"),
-        "pytorch": lambda: _torch_mlp_step(sizes, 128, lambda p: torch.optim.Adam(
-            p, lr=1e-3, eps=1e-7), "ce"),
+        "neuroflow": lambda: _nf_mlp_step(_MLP, 128, lambda: _nf_optimizer("adam", 1e-3), "ce"),
+        "pytorch": lambda: _torch_mlp_step(_MLP, 128, _torch_optimizer("adam", 1e-3), "ce"),
     }
 
 
 def _infer_b1():
-    sizes = [784, 256, 256, 10]
     return {
-        "neuroflow": lambda: _nf_mlp_step(sizes, 1, lambda: None, "ce", train=False),
-        "pytorch": lambda: _torch_mlp_step(sizes, 1, None, "ce", train=False),
+        "neuroflow": lambda: _nf_mlp_step(_MLP, 1, lambda: None, "ce", train=False),
+        "pytorch": lambda: _torch_mlp_step(_MLP, 1, None, "ce", train=False),
     }
 
 
