@@ -11,7 +11,7 @@ import dataclasses
 import os
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 @dataclasses.dataclass
