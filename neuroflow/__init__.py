@@ -6,7 +6,7 @@
 >>> tape.gradient(y, x).numpy()
 6.0
 """
-from neuroflow import compat, keras, linalg, math, nn, optimizers, random, signal  # noqa: F401
+from neuroflow import compat, keras, linalg, math, models, nn, optimizers, random, signal  # noqa: F401,E501
 from neuroflow.backend.dtypes import (  # noqa: F401
     DType,
     as_dtype,
