@@ -176,7 +176,7 @@ class Layer:
             self._maybe_build(inputs)
             outputs = self.call(*args, **kwargs)
             if self.activity_regularizer is not None:
-                self._activity_losses = [self.activity_regularizer(o)
+                self._activity_losses = [_activity_loss(self.activity_regularizer, o)
                                          for o in nest.flatten(outputs)]
         return outputs
 
@@ -354,6 +354,17 @@ def _convert_inputs(inputs, layer):
             converted.dtype.name != layer.dtype and ctx is not None:
         return cast(converted, layer.dtype)
     return converted
+
+
+def _activity_loss(regularizer, output):
+    """The regularizer's value on ``output``, divided by the batch size as Keras does."""
+    from neuroflow.ops.array import shape
+    from neuroflow.ops.math import cast, divide
+    loss = regularizer(output)
+    if not isinstance(output, (Tensor, Variable)) or not output.shape.rank:
+        return loss
+    batch = shape(output)[0]
+    return divide(loss, cast(batch, output.dtype))
 
 
 def _get_regularizer(identifier):
