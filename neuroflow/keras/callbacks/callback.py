@@ -23,8 +23,15 @@ class Callback:
     def on_train_end(self, logs=None): ...
     def on_epoch_begin(self, epoch, logs=None): ...
     def on_epoch_end(self, epoch, logs=None): ...
-    def on_train_batch_begin(self, batch, logs=None): ...
-    def on_train_batch_end(self, batch, logs=None): ...
+    def on_batch_begin(self, batch, logs=None): ...
+    def on_batch_end(self, batch, logs=None): ...
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs=logs)  # Keras's older name, still overridden
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs=logs)
+
     def on_test_begin(self, logs=None): ...
     def on_test_end(self, logs=None): ...
     def on_test_batch_begin(self, batch, logs=None): ...
@@ -49,9 +56,15 @@ class CallbackList:
         if not hook.startswith("on_"):
             raise AttributeError(hook)
 
-        def dispatch(*args, **kwargs):
+        # As Keras does, every callback gets ``logs`` positionally (None when there are
+        # none): LambdaCallback functions are written as ``lambda epoch, logs: ...``.
+        indexed = 1 if hook.startswith("on_epoch") or "batch" in hook else 0
+
+        def dispatch(*args, logs=None):
+            if len(args) > indexed:
+                args, logs = args[:indexed], args[indexed]
             for cb in self.callbacks:
-                getattr(cb, hook)(*args, **kwargs)
+                getattr(cb, hook)(*args, logs)
         return dispatch
 
 

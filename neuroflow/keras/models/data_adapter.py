@@ -103,6 +103,14 @@ class ArrayBatches:
     def __len__(self):
         return self.steps
 
+    def skip_epochs(self, count):
+        """Draws the shuffles of ``count`` epochs without producing them (a resumed fit);
+        ``epoch`` draws one order, then one more after every complete pass."""
+        if self.shuffle:
+            passes = self.steps // math.ceil(self.n / self.batch_size)
+            for _ in range(count * (1 + passes)):
+                self._rng.permutation(self.n)
+
     def epoch(self):
         order = self._rng.permutation(self.n) if self.shuffle else None
         produced = 0

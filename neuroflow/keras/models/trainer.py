@@ -162,7 +162,9 @@ class Trainer:
                            verbose=verbose)
         train_function = self.make_train_function()
         self.stop_training = False
+        self._build_before_callbacks(batches)
         cbs.on_train_begin()
+        initial_epoch = self._resumed_epoch(batches, initial_epoch)
         logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -189,6 +191,28 @@ class Trainer:
                 break
         cbs.on_train_end(logs)
         return history
+
+    def _build_before_callbacks(self, batches):
+        """Builds an unbuilt Sequential from its training data's shape before the callbacks
+        start, as Keras does (BackupAndRestore restores weights in ``on_train_begin``); the
+        first batch would make the same ``build`` call."""
+        from neuroflow.keras.models.sequential import Sequential
+        x = getattr(batches, "x", None)
+        if not self.built and isinstance(self, Sequential) and isinstance(x, np.ndarray):
+            self.build((None,) + x.shape[1:])
+
+    def _resumed_epoch(self, batches, initial_epoch):
+        """The epoch to start from: a callback's ``on_train_begin`` (BackupAndRestore) may
+        have restored a later one; the shuffles of the skipped epochs are drawn so the batches
+        are those an uninterrupted run would see."""
+        resumed = getattr(self, "_initial_epoch", None)
+        self._initial_epoch = None
+        if resumed is None or resumed <= initial_epoch:
+            return initial_epoch
+        skip = getattr(batches, "skip_epochs", None)
+        if skip is not None:
+            skip(resumed - initial_epoch)
+        return resumed
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):
