@@ -103,15 +103,22 @@ class Model(Trainer, Layer):
     def build(self, input_shape=None):
         if self.built:
             return
-        if input_shape is not None:
-            functional.infer_output_shape(self, input_shape)
+        # built first: the trace below calls this model again, which would build again
         self.built = True
+        self._build_input_shape = input_shape  # saving rebuilds a subclassed model with it
+        if input_shape is not None:
+            try:
+                functional.infer_output_shape(self, input_shape)
+            except Exception:
+                self.built = False
+                raise
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
         """Prints Keras's table: layers, output shapes, parameter counts and the totals."""
         from neuroflow.keras.models.summary import print_summary
-        print_summary(self, line_length, print_fn, show_trainable)
+        print_summary(self, line_length, print_fn, show_trainable, positions=positions,
+                      expand_nested=expand_nested, layer_range=layer_range)
 
     def get_config(self):
         from neuroflow.keras.saving.model_config import model_config
@@ -120,11 +127,11 @@ class Model(Trainer, Layer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         from neuroflow.keras.saving.model_config import model_from_config
-        return model_from_config(config, custom_objects)
+        return model_from_config(config, custom_objects, cls)
 
     def save(self, filepath, overwrite=True, **kwargs):
         from neuroflow.keras.saving import save_model
-        save_model(self, filepath, overwrite=overwrite)
+        save_model(self, filepath, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath, overwrite=True):
         from neuroflow.keras.saving import save_weights
