@@ -16,7 +16,8 @@ def _per_output(spec, names, what):
                              f"model's outputs are {names}")
         return [spec.get(n) for n in names]
     if isinstance(spec, (list, tuple)) and len(names) > 1 and not (
-            what == "metrics" and not any(isinstance(s, (list, tuple, dict)) for s in spec)):
+            what.endswith("metrics") and not any(isinstance(s, (list, tuple, dict))
+                                                 for s in spec)):
         if len(spec) != len(names):
             raise ValueError(f"{what} has {len(spec)} entries for {len(names)} outputs")
         return list(spec)
@@ -88,31 +89,41 @@ def _resolve_accuracy(name, loss, y_true, y_pred):
 
 
 class CompileMetrics:
-    """The metrics of each output, created from strings on the first update."""
+    """The metrics of each output, created from strings on the first update. As in Keras 3,
+    sample weights apply to ``weighted_metrics`` only, not to ``metrics``."""
 
-    def __init__(self, metrics, output_names, compile_loss):
+    def __init__(self, metrics, output_names, compile_loss, weighted_metrics=None):
         self.output_names = output_names
         self.specs = _per_output(metrics or [], output_names, "metrics")
+        self.weighted_specs = _per_output(weighted_metrics or [], output_names,
+                                          "weighted_metrics")
         self.compile_loss = compile_loss
-        self.metrics = None
+        self.metrics = None  # per output: [(metric, weighted), ...]
+
+    def _make(self, m, i, trues, preds, taken):
+        multi = len(self.output_names) > 1
+        if isinstance(m, str):
+            name = f"{self.output_names[i]}_{m}" if multi else m
+            name = f"weighted_{name}" if name in taken else name
+            if m in ("accuracy", "acc"):
+                return _resolve_accuracy(name, self.compile_loss.losses[i], trues[i], preds[i])
+            metric = metrics_module.get(m)
+            metric.name = name
+            return metric
+        return metrics_module.get(m)
 
     def build(self, y_true, y_pred):
         trues = _flatten_targets(y_true, len(self.output_names), self.output_names)
         preds = nest.flatten(y_pred)
         self.metrics = []
-        multi = len(self.output_names) > 1
-        for i, spec in enumerate(self.specs):
+        taken = set()
+        for i, (spec, weighted_spec) in enumerate(zip(self.specs, self.weighted_specs)):
             row = []
-            for m in nest.flatten(spec) if spec is not None else []:
-                if isinstance(m, str) and m in ("accuracy", "acc"):
-                    name = f"{self.output_names[i]}_{m}" if multi else m
-                    row.append(_resolve_accuracy(name, self.compile_loss.losses[i],
-                                                 trues[i], preds[i]))
-                else:
-                    metric = metrics_module.get(m)
-                    if isinstance(m, str):
-                        metric.name = f"{self.output_names[i]}_{m}" if multi else m
-                    row.append(metric)
+            for weighted, group in ((False, spec), (True, weighted_spec)):
+                for m in nest.flatten(group) if group is not None else []:
+                    metric = self._make(m, i, trues, preds, taken)
+                    taken.add(metric.name)
+                    row.append((metric, weighted))
             self.metrics.append(row)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
@@ -121,10 +132,10 @@ class CompileMetrics:
         trues = _flatten_targets(y_true, len(self.output_names), self.output_names)
         preds = nest.flatten(y_pred)
         for row, t, p in zip(self.metrics, trues, preds):
-            for metric in row:
+            for metric, weighted in row:
                 if t is not None:
-                    metric.update_state(t, p, sample_weight)
+                    metric.update_state(t, p, sample_weight if weighted else None)
 
     @property
     def flat(self):
-        return [m for row in (self.metrics or []) for m in row]
+        return [m for row in (self.metrics or []) for m, _ in row]

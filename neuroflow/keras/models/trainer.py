@@ -35,9 +35,8 @@ class Trainer:
         self.compiled_loss = CompileLoss(loss, loss_weights, names) if loss is not None \
             else None
         self.compiled_metrics = CompileMetrics(
-            list(nest.flatten(metrics or [])) + list(nest.flatten(weighted_metrics or []))
-            if not isinstance(metrics, dict) else metrics, names,
-            self.compiled_loss or CompileLoss(None, None, names))
+            metrics, names, self.compiled_loss or CompileLoss(None, None, names),
+            weighted_metrics=weighted_metrics)
         self._loss_tracker = Mean(name="loss")
         self.run_eagerly = run_eagerly
         self._train_function = self._test_function = self._predict_function = None
