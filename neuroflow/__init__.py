@@ -6,7 +6,7 @@
 >>> tape.gradient(y, x).numpy()
 6.0
 """
-from neuroflow import compat, keras, linalg, math, models, nn, optimizers, random, signal  # noqa: F401,E501
+from neuroflow import linalg, math, nn, optimizers, random, signal  # noqa: F401
 from neuroflow.backend.dtypes import (  # noqa: F401
     DType,
     as_dtype,
@@ -43,3 +43,15 @@ from neuroflow.ops.math import *  # noqa: F401,F403
 from neuroflow.ops.reduce import *  # noqa: F401,F403
 
 __version__ = "0.1.0"
+
+# The big namespaces load on first use, keeping `import neuroflow` fast.
+_LAZY = ("compat", "data", "keras", "models")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        module = importlib.import_module(f"neuroflow.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'neuroflow' has no attribute {name!r}")
