@@ -5,18 +5,42 @@ A single module-level object, read on every op call; kept small because it is ho
 from __future__ import annotations
 
 import contextlib
+import threading
 
 
-class Context:
-    __slots__ = ("graph", "tapes", "scopes", "layers", "eager_default", "default_graph")
+class _Process:
+    """Settings shared by all threads."""
+
+    eager_default = True   # False after compat.v1.disable_eager_execution()
+    default_graph = None   # the global graph used when eager is disabled
+
+
+class Context(threading.local):
+    """Per thread, as in TensorFlow: a thread (a tf.data prefetch worker, say) runs its ops
+    eagerly while another traces an nf.function; eager mode and the global graph are shared."""
 
     def __init__(self):
-        self.graph = None           # the graph ops are added to; None means eager
+        # the graph ops are added to; None means eager (a new thread starts in the global mode)
+        self.graph = None if _Process.eager_default else _Process.default_graph
         self.tapes = []             # active GradientTapes, innermost last
         self.scopes = []            # name_scope stack (strings)
         self.layers = []            # names of the Keras layers being called
-        self.eager_default = True   # False after compat.v1.disable_eager_execution()
-        self.default_graph = None   # the global graph used when eager is disabled
+
+    @property
+    def eager_default(self) -> bool:
+        return _Process.eager_default
+
+    @eager_default.setter
+    def eager_default(self, value: bool):
+        _Process.eager_default = value
+
+    @property
+    def default_graph(self):
+        return _Process.default_graph
+
+    @default_graph.setter
+    def default_graph(self, graph):
+        _Process.default_graph = graph
 
 
 ctx = Context()
