@@ -1,4 +1,4 @@
-"""The ``neuroflow`` command: ``info``, ``demo`` and ``bench``."""
+"""The ``neuroflow`` command: ``train``, ``predict``, ``info``, ``demo`` and ``bench``."""
 from __future__ import annotations
 
 import argparse
@@ -77,6 +77,15 @@ def main(argv=None) -> int:
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(fn=_demo)
     sub.add_parser("bench", help="neuroflow vs PyTorch benchmark: neuroflow bench --help")
+    from neuroflow import train
+    train_parser = sub.add_parser("train", help="train a model on a bundled dataset (the "
+                                  "main job)")
+    train.add_arguments(train_parser)
+    train_parser.set_defaults(fn=train.run)
+    predict = sub.add_parser("predict", help="classify a PNG with a saved model")
+    predict.add_argument("model", help="a saved model (.keras)")
+    predict.add_argument("image", help="a PNG image")
+    predict.set_defaults(fn=train.predict)
     args = parser.parse_args(argv)
     return args.fn(args)
 

@@ -12,7 +12,8 @@ def build_mlp(input_shape, num_classes, hidden=(256, 128), dropout=0.2):
     return keras.Sequential(layers, name="mlp")
 
 
-def build_cnn(input_shape, num_classes, filters=(32, 64), dense=128, dropout=0.25):
+def build_cnn(input_shape, num_classes, filters=(32, 64), dense=128, dropout=0.5,
+              augment=True):
     """Two Conv(3x3, SAME) + ReLU + MaxPool(2) blocks, Dense(relu), Dense(num_classes).
 
     The issue's reference CNN: on 28x28x1 inputs, Conv 32 -> Pool -> Conv 64 -> Pool ->
@@ -20,6 +21,9 @@ def build_cnn(input_shape, num_classes, filters=(32, 64), dense=128, dropout=0.2
     """
     from neuroflow import keras
     layers = [keras.Input(shape=tuple(input_shape))]
+    if augment:  # small shifts and rotations: a few thousand digits generalise better
+        layers += [keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant"),
+                   keras.layers.RandomRotation(0.04, fill_mode="constant")]
     for f in filters:
         layers += [keras.layers.Conv2D(f, 3, padding="same", activation="relu"),
                    keras.layers.MaxPooling2D(2)]
