@@ -19,6 +19,16 @@ def _rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def _peak_mb() -> float:
+    """This process's peak RSS (VmHWM). Not ru_maxrss: Linux carries that across fork and
+    exec, so a child of a large parent would report the parent's size."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def measure(workload: str, framework: str, steps: int = 20, threads: int | None = None) -> dict:
     """Runs the measurement in a fresh interpreter and returns its JSON result."""
     env = dict(os.environ)
@@ -42,7 +52,7 @@ def _main(argv):
         assert "torch" not in sys.modules, "the neuroflow side must not load torch"
     for _ in range(steps):
         step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _peak_mb()
     print(json.dumps({"workload": workload, "framework": framework,
                       "baseline_mb": round(baseline, 1), "peak_mb": round(peak, 1)}))
 
