@@ -24,7 +24,7 @@ from neuroflow.backend.dtypes import (  # noqa: F401
     uint8,
 )
 from neuroflow.backend.dtypes import bool_ as bool  # noqa: F401,A001
-from neuroflow.core import errors  # noqa: F401
+from neuroflow.core import debugging, errors  # noqa: F401
 from neuroflow.core.context import executing_eagerly, init_scope, name_scope  # noqa: F401
 from neuroflow.core.function import Function, TensorSpec, function  # noqa: F401
 from neuroflow.core.graph import Graph, Operation, get_default_graph  # noqa: F401

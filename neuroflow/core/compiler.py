@@ -11,7 +11,8 @@ import functools
 
 import numpy as np
 
-from neuroflow.core import errors
+from neuroflow.core import debugging, errors
+from neuroflow.core.debugging import STATE as numerics
 from neuroflow.core.op import CONST, PLACEHOLDER
 from neuroflow.core.tensor import shape_str
 from neuroflow.core.variable import READ_VARIABLE
@@ -160,8 +161,10 @@ class Plan:
             out = out_slots[0] if op.op_def.num_outputs == 1 else tuple(out_slots)
             steps.append((fn, in_slots, out, len(in_slots)))
             names.append(op)
-        self.steps = steps
+        self._raw_steps = steps
         self._step_ops = names
+        self._checking = None
+        self._wrap_steps()
         self.num_slots = count[0]
         template = [None] * self.num_slots
         for s, v in template_values.items():
@@ -171,8 +174,20 @@ class Plan:
         self.fetch_slots = [slots[t] for t in fetch_canon]
         self.fetch_copy = [_aliases_state(t, constants) for t in fetch_canon]
 
+    def _wrap_steps(self):
+        """The steps to run: with a NaN/Inf check after each op while check_numerics is on."""
+        self._checking = numerics.check_numerics
+        if not self._checking:
+            self.steps = list(self._raw_steps)
+            return
+        self.steps = [(debugging.checked(fn, op),) + step[1:]
+                      for step, op in zip(self._raw_steps, self._step_ops)
+                      for fn in (step[0],)]
+
     def run(self, feed_values):
         """Runs the plan on arrays for the feeds; returns arrays for the fetches."""
+        if self._checking is not numerics.check_numerics:
+            self._wrap_steps()
         vals = self.template.copy()
         for s, v in zip(self.feed_slots, feed_values):
             vals[s] = v

@@ -14,7 +14,6 @@ from neuroflow.core.op import PLACEHOLDER, Spec
 from neuroflow.core.tensor import EagerTensor, SymbolicTensor, TensorShape, shape_str
 from neuroflow.util import nest
 
-
 _NOT_FAST = object()
 
 

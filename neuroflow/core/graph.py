@@ -13,7 +13,7 @@ class Operation:
     """A node: an op type applied to input tensors with attributes, producing output tensors."""
 
     __slots__ = ("graph", "name", "op_def", "inputs", "attrs", "outputs", "control_inputs",
-                 "index", "__weakref__")
+                 "index", "layer", "__weakref__")
 
     def __init__(self, graph, name, op_def, inputs, attrs, control_inputs=()):
         self.graph = graph
@@ -24,6 +24,7 @@ class Operation:
         self.outputs = ()
         self.control_inputs = tuple(control_inputs)
         self.index = len(graph.operations)
+        self.layer = ctx.layers[-1] if ctx.layers else None  # for error messages
 
     @property
     def type(self) -> str:

@@ -22,6 +22,8 @@ import numpy as np
 from neuroflow.backend import dtypes
 from neuroflow.core import errors
 from neuroflow.core.context import ctx, where
+from neuroflow.core.debugging import STATE as _numerics
+from neuroflow.core.debugging import check as _check_numerics
 from neuroflow.core.tensor import EagerTensor, SymbolicTensor, Tensor, TensorShape, shape_str
 
 REGISTRY: dict[str, OpDef] = {}
@@ -91,6 +93,9 @@ class OpDef:
             raise errors.InvalidArgumentError(
                 f"{self.name} op{where()}: {err} (input shapes: "
                 f"{', '.join(shape_str(np.shape(v)) for v in values)})") from err
+        if _numerics.check_numerics:
+            _check_numerics(self.name, self.name, where(),
+                            (out,) if self.num_outputs == 1 else out, values)
         if aliased and self.view:  # a view of a variable's buffer would change on assign
             out = np.array(out) if self.num_outputs == 1 else tuple(np.array(o) for o in out)
         if self.num_outputs == 1:
