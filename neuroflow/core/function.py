@@ -65,8 +65,13 @@ class ConcreteFunction:
         targets = [op for op in graph.operations
                    if op.op_def.stateful and op.op_def is not PLACEHOLDER]
         self._plan = Plan(fetches, inputs, targets)
+        # the common case, one tensor returned, skips the structure rebuilding per call
+        self._single = (isinstance(structured_outputs, SymbolicTensor)
+                        and structured_outputs.graph is graph)
 
     def _run(self, arrays):
+        if self._single:
+            return EagerTensor(self._plan.run(arrays)[0])
         results = iter(self._plan.run(arrays))
         flat = []
         for leaf in self._leaves:
