@@ -134,6 +134,9 @@ def to_array(value, dtype: DType | None = None) -> np.ndarray:
         if isinstance(value, np.ndarray) and value.dtype == np_dtype:
             return value
         arr = np.asarray(value)
+        if arr.dtype.kind in "US":
+            raise TypeError(f"Cannot convert {value!r} to EagerTensor of dtype "
+                            f"{from_numpy(np_dtype).name}: it holds strings")
         if np_dtype.kind in "iub" and arr.dtype.kind in "fc" and np.any(arr != np.round(arr.real)):
             raise TypeError(f"Cannot convert {value!r} to EagerTensor of dtype "
                             f"{from_numpy(np_dtype).name}: it holds non-integral values")

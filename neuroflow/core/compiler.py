@@ -212,7 +212,9 @@ class Plan:
                     for s, v in zip(out, r):
                         vals[s] = v
         except (ValueError, IndexError, FloatingPointError) as err:
-            if step is None or isinstance(err, errors.OpError):
+            # an error that already names its op (a nested plan's, check_numerics') stays as
+            # it is; one a kernel raised gets the op's name, as in eager mode
+            if step is None or (isinstance(err, errors.OpError) and " op '" in str(err)):
                 raise
             op = self._step_ops[self.steps.index(step)]
             raise errors.InvalidArgumentError(

@@ -80,7 +80,7 @@ class Session:
         self._plans.clear()
 
     # -- running ------------------------------------------------------------------------
-    def _resolve(self, fetch):
+    def _resolve(self, fetch, role="Fetch"):
         if isinstance(fetch, str):
             return (self.graph.get_tensor_by_name(fetch) if ":" in fetch
                     else self.graph.get_operation_by_name(fetch))
@@ -88,7 +88,7 @@ class Session:
             return self.graph.read_variable(fetch)
         if isinstance(fetch, (SymbolicTensor, Operation)):
             if fetch.graph is not self.graph:
-                raise ValueError(f"Fetch '{fetch.name}' belongs to another graph than this "
+                raise ValueError(f"{role} '{fetch.name}' belongs to another graph than this "
                                  "session's")
             return fetch
         if fetch is None:
@@ -105,7 +105,7 @@ class Session:
         targets = tuple(f for f in flat if isinstance(f, Operation))
         feed_tensors, feed_values = [], []
         for key, value in (feed_dict or {}).items():
-            tensor = self._resolve(key)
+            tensor = self._resolve(key, "Feed")
             if not isinstance(tensor, SymbolicTensor):
                 raise TypeError(f"Cannot feed {key!r}: feed keys must be tensors")
             feed_tensors.append(tensor)

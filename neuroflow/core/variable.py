@@ -50,7 +50,20 @@ def _assign_sub_kernel(value, variable):
 
 
 def _var_spec(value, variable):
+    if not value.shape.is_compatible_with(variable.shape):
+        raise ValueError(f"Cannot assign a value of shape {shape_str(value.shape)} to variable "
+                         f"'{variable.name}' of shape {shape_str(variable.shape)}")
     return Spec(variable.shape, variable.dtype)
+
+
+def _check_dtype(variable, value):
+    """A tensor of another dtype is an error, as in TF; Python and NumPy values convert."""
+    dtype = getattr(value, "dtype", None) if isinstance(value, (EagerTensor, SymbolicTensor)) \
+        or hasattr(value, "_nf_variable") else None
+    if dtype is not None and dtype != variable.dtype:
+        raise errors.InvalidArgumentError(
+            f"Cannot assign a tensor of dtype {dtype.name} to variable '{variable.name}' of "
+            f"dtype {variable.dtype.name} (nf.cast the value first)")
 
 
 READ_VARIABLE = OpDef("ReadVariableOp", _read_kernel, differentiable=True, view=True)
@@ -60,6 +73,13 @@ ASSIGN_ADD = OpDef("AssignAddVariableOp", _assign_add_kernel, _var_spec, statefu
                    differentiable=False, view=True)
 ASSIGN_SUB = OpDef("AssignSubVariableOp", _assign_sub_kernel, _var_spec, stateful=True,
                    differentiable=False, view=True)
+
+
+def _check_initial_shape(name, value_shape, shape):
+    if shape is not None and not TensorShape(shape).is_compatible_with(value_shape):
+        raise ValueError(f"Variable '{name}': the initial value's shape "
+                         f"{shape_str(value_shape)} is not compatible with the explicitly "
+                         f"supplied `shape` argument {shape_str(shape)}")
 
 
 class Variable:
@@ -100,6 +120,7 @@ class Variable:
                 from neuroflow.ops.math import cast
                 init = cast(init, dtype)
             self._dtype = init.dtype
+            _check_initial_shape(base, init.shape, shape)
             self._shape = TensorShape(shape) if shape is not None else init.shape
             self._value = None
             self.initial_value = init
@@ -115,6 +136,7 @@ class Variable:
             elif isinstance(initial_value, Variable):
                 initial_value = initial_value._value
             value = np.array(dtypes.to_array(initial_value, dtype), copy=True, order="C")
+            _check_initial_shape(base, value.shape, shape)
             self._value = value
             self._dtype = dtypes.from_numpy(value.dtype)
             self._shape = TensorShape(value.shape)
@@ -187,6 +209,7 @@ class Variable:
 
     # -- writing ----------------------------------------------------------------------
     def _update(self, op_def, value, name, read_value):
+        _check_dtype(self, value)
         if ctx.graph is not None:
             out = op_def(value, variable=self, name=name)
             return out

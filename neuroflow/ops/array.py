@@ -190,7 +190,16 @@ def _reshape_spec(x, new_shape):
 
 @primitive("Reshape", shape=_reshape_spec, same_dtype=False, view=True)
 def _reshape(x, new_shape):
-    return np.reshape(x, tuple(int(d) for d in new_shape))
+    dims = tuple(int(d) for d in new_shape)
+    try:
+        return np.reshape(x, dims)
+    except ValueError:  # NumPy's words name neither the request nor the rule; TF's do
+        if dims.count(-1) > 1:
+            raise ValueError(f"Reshape can infer at most one dimension, got shape "
+                             f"{list(dims)}") from None
+        raise ValueError(f"Cannot reshape a tensor with {x.size} elements to shape "
+                         f"{list(dims)}" + ("" if -1 in dims else
+                                             f" ({int(np.prod(dims))} elements)")) from None
 
 
 @_reshape.defgrad
@@ -290,7 +299,8 @@ def transpose(a, perm=None, conjugate=False, name="transpose"):
         perm = _static_ints(perm, "perm")
         n = len(perm)
         if sorted(p % n if -n <= p < n else p for p in perm) != list(builtins.range(n)):
-            raise ValueError(f"perm {list(perm)} is not a permutation of 0..{n - 1}")
+            raise ValueError(f"transpose: perm {list(perm)} is not a permutation of "
+                             f"0..{n - 1}")
         perm = tuple(p % n for p in perm)
     return _transpose(a, perm=perm, name=name)
 

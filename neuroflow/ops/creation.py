@@ -24,6 +24,13 @@ def _is_dynamic(shape):
                                                     for d in shape)
 
 
+def _dims(shape, op):
+    dims = _static_shape(shape)
+    if any(d < 0 for d in dims):
+        raise ValueError(f"{op}: dims must be non-negative, got shape {list(dims)}")
+    return dims
+
+
 def zeros(shape, dtype=dtypes.float32, name=None):
     """A tensor of zeros (``nf.zeros``).
 
@@ -32,7 +39,7 @@ def zeros(shape, dtype=dtypes.float32, name=None):
     """
     if _is_dynamic(shape):
         return fill(shape, np.zeros((), dtypes.as_dtype(dtype).np_dtype), name=name)
-    return constant(np.zeros(_static_shape(shape), dtypes.as_dtype(dtype).np_dtype), name=name
+    return constant(np.zeros(_dims(shape, "zeros"), dtypes.as_dtype(dtype).np_dtype), name=name
                     or "zeros")
 
 
@@ -44,7 +51,7 @@ def ones(shape, dtype=dtypes.float32, name=None):
     """
     if _is_dynamic(shape):
         return fill(shape, np.ones((), dtypes.as_dtype(dtype).np_dtype), name=name)
-    return constant(np.ones(_static_shape(shape), dtypes.as_dtype(dtype).np_dtype), name=name
+    return constant(np.ones(_dims(shape, "ones"), dtypes.as_dtype(dtype).np_dtype), name=name
                     or "ones")
 
 

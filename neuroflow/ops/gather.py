@@ -207,7 +207,7 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
     indices = _index_operand(indices)
     depth = _static_int(depth, "depth")
     if depth < 0:
-        raise ValueError(f"depth must be non-negative, got {depth}")
+        raise ValueError(f"one_hot: depth must be non-negative, got {depth}")
     if dtype is None:
         given = [v for v in (on_value, off_value) if v is not None]
         typed = [v.dtype for v in given if hasattr(v, "dtype")]

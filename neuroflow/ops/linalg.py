@@ -47,13 +47,22 @@ def _matmul(a, b, transpose_a=False, transpose_b=False):
     if a.ndim < 2 or b.ndim < 2:
         raise ValueError(f"MatMul needs inputs of rank >= 2, got shapes {a.shape} and {b.shape}")
     # Transposes are strided views: BLAS reads them with its transpose flag, no copy.
-    b = _t(b) if transpose_b else b
-    if b.ndim == 2 and a.ndim > 2 and not transpose_a and a.flags.c_contiguous:
+    bt = _t(b) if transpose_b else b
+    if bt.ndim == 2 and a.ndim > 2 and not transpose_a and a.flags.c_contiguous:
         # A stack of matrices times one matrix is one big GEMM, not a loop of small ones.
         rows = a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
-        if rows.shape[-1] == b.shape[0]:
-            return np.matmul(rows, b).reshape(a.shape[:-1] + (b.shape[-1],))
-    return np.matmul(_t(a) if transpose_a else a, b)
+        if rows.shape[-1] == bt.shape[0]:
+            return np.matmul(rows, bt).reshape(a.shape[:-1] + (bt.shape[-1],))
+    try:
+        return np.matmul(_t(a) if transpose_a else a, bt)
+    except ValueError:  # NumPy words it as a gufunc signature; say it as the shape rule does
+        ka, kb = a.shape[-2 if transpose_a else -1], b.shape[-1 if transpose_b else -2]
+        if ka == kb:
+            raise
+        raise ValueError(f"Matrix size-incompatible: In[0]: {shape_str(a.shape)}, "
+                         f"In[1]: {shape_str(b.shape)}"
+                         + (" (transpose_a)" if transpose_a else "")
+                         + (" (transpose_b)" if transpose_b else "")) from None
 
 
 def _folded_grad_b(a, dy, transpose_b):

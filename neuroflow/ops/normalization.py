@@ -221,8 +221,8 @@ def dropout(x, rate, noise_shape=None, seed=None, name=None):
     known = _known_rate(rate)
     if known is not None:
         if not 0 <= known < 1:
-            raise ValueError(f"rate must be a scalar tensor or a float in the range [0, 1), "
-                             f"got {known}")
+            raise ValueError(f"dropout: rate must be a scalar tensor or a float in the range "
+                             f"[0, 1), got {known}")
         if known == 0:
             return x
         rate = known

@@ -60,6 +60,8 @@ def shifted(x, axis):
     """x - max(x, axis): logits whose largest entry is 0, so exp never overflows."""
     if x.ndim == 0:
         raise ValueError("softmax needs logits of rank >= 1, got a scalar")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"axis {axis} is out of range for logits of shape {x.shape}")
     if x.size == 0:  # nothing to normalise (and max has no identity)
         return np.array(x)
     return x - max_along(x, axis)

@@ -121,7 +121,7 @@ def test_gradient_of_integer_source_is_an_error():
 
 
 def test_op_without_gradient_on_path_is_an_error():
-    from neuroflow.core.op import primitive, Spec
+    from neuroflow.core.op import Spec, primitive
 
     nograd = primitive("TestNoGradient", shape=lambda x: Spec(x.shape, x.dtype))(
         lambda x: x * 1)

@@ -129,7 +129,9 @@ class Layer:
                    trainable=True, regularizer=None, constraint=None, **kwargs):
         """Creates a weight Variable of this layer (found again by ``weights``)."""
         from neuroflow.keras import initializers
+        from neuroflow.keras.saving import budget
         shape = () if shape is None else tuple(int(d) for d in shape)
+        budget.charge(shape, f"{self.name}/{name or 'variable'}")  # a file's config: capped
         dtype = dtypes.as_dtype(dtype or self.dtype)
         init = initializers.get(initializer)
         variable = Variable(lambda: init(shape, dtype=dtype), trainable=trainable,
@@ -277,8 +279,10 @@ class Layer:
     def set_weights(self, weights):
         own = self.weights
         if len(weights) != len(own):
+            hint = "" if self.built else (" The layer is not built yet: call it on an input "
+                                          "(or `build()`) first.")
             raise ValueError(f"Layer '{self.name}' expects {len(own)} weights, but the given "
-                             f"list has {len(weights)}.")
+                             f"list has {len(weights)}.{hint}")
         for v, w in zip(own, weights):
             w = np.asarray(w)
             if tuple(v.shape) != w.shape:

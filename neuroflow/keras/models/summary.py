@@ -7,7 +7,7 @@ import re
 from neuroflow.util import nest
 
 _NOT_BUILT = ("This model has not yet been built. Build the model first by calling `build()` "
-              "or by calling the model on a batch of data.")
+              "or by calling the model on a batch of data (model '{name}').")
 
 
 def readable_memory_size(size: float) -> str:
@@ -155,7 +155,7 @@ def summary_text(model, line_length=None, show_trainable=False, positions=None,
     """The text ``model.summary()`` prints."""
     from neuroflow.keras.models.sequential import Sequential
     if not model.built:
-        raise ValueError(_NOT_BUILT)
+        raise ValueError(_NOT_BUILT.format(name=model.name))
     functional = not isinstance(model, Sequential) and model._nodes is not None
     graph = _Graph(model) if functional else None
     sequential_like = graph is None or graph.sequential_like
