@@ -66,10 +66,12 @@ class ShuffleDataset(UnaryDataset):
             self._entropy = [_SHUFFLE_TAG, global_seed & mask, op_seed & mask]
         self._buffer_size = buffer_size
         self._reshuffle = bool(reshuffle_each_iteration)
-        self._passes = itertools.count()
+        self._passes = 0
 
     def _next_rng(self) -> np.random.Generator:
-        index = next(self._passes) if self._reshuffle else 0
+        index = 0
+        if self._reshuffle:
+            index, self._passes = self._passes, self._passes + 1
         return np.random.Generator(np.random.PCG64(np.random.SeedSequence(
             [*self._entropy, index])))
 
@@ -94,4 +96,38 @@ class ShuffleDataset(UnaryDataset):
                 for start in range(0, stop, batch_size))
 
 
-__all__ = ["ShuffleDataset", "buffer_shuffle"]
+def _shuffles(dataset):
+    """The shuffles in a pipeline, in a fixed order (depth first, inputs in order)."""
+    found, stack, seen = [], [dataset], set()
+    while stack:
+        d = stack.pop()
+        if id(d) in seen:
+            continue
+        seen.add(id(d))
+        if isinstance(d, ShuffleDataset):
+            found.append(d)
+        inputs = [getattr(d, "_input", None), *getattr(d, "_datasets", ()),
+                  getattr(d, "_first", None), getattr(d, "_second", None)]
+        stack.extend(reversed([i for i in inputs if i is not None]))
+    return found
+
+
+def shuffle_state(dataset) -> list:
+    """The state of every shuffle in a pipeline (its seed material and the number of passes
+    drawn), JSON-ready: a training run restored from a backup shuffles the next pass as an
+    uninterrupted run would (``BackupAndRestore``)."""
+    return [{"entropy": [int(e) for e in s._entropy], "passes": s._passes}
+            for s in _shuffles(dataset)]
+
+
+def set_shuffle_state(dataset, state: list) -> None:
+    shuffles = _shuffles(dataset)
+    if len(shuffles) != len(state):
+        raise ValueError(f"The dataset has {len(shuffles)} shuffles, the saved state "
+                         f"{len(state)}: is it the same pipeline?")
+    for shuffle, saved in zip(shuffles, state):
+        shuffle._entropy = list(saved["entropy"])
+        shuffle._passes = int(saved["passes"])
+
+
+__all__ = ["ShuffleDataset", "buffer_shuffle", "shuffle_state", "set_shuffle_state"]

@@ -45,7 +45,7 @@ class CSVLogger(Callback):
         self.append_header = True
         if self.append:
             if os.path.exists(self.filename):
-                with open(self.filename, encoding="utf-8") as f:
+                with open(self.filename, "rb") as f:  # bytes: any file, even not UTF-8
                     self.append_header = not bool(len(f.readline()))
             mode = "a"
         else:

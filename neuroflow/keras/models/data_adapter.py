@@ -55,7 +55,10 @@ def num_samples(x, y=None, sample_weight=None) -> int:
         raise ValueError("No data provided: x is empty or None.")
     n = flat.pop()
     if n == 0:
-        raise ValueError("The training data is empty (0 samples): nothing to fit on.")
+        shapes = ", ".join(f"{k} {np.shape(leaf)}" for k, v in (("x", x), ("y", y))
+                           for leaf in (nest.flatten(v) if v is not None else []))
+        raise ValueError(f"The data is empty (0 samples; shapes: {shapes}): fit, evaluate and "
+                         "predict need at least one sample.")
     return n
 
 
@@ -103,6 +106,13 @@ class ArrayBatches:
     def __len__(self):
         return self.steps
 
+    def get_state(self):
+        """The shuffler's state (JSON-ready), for a backup; ``set_state`` restores it."""
+        return {"shuffle": self._rng.bit_generator.state}
+
+    def set_state(self, state):
+        self._rng.bit_generator.state = state["shuffle"]
+
     def skip_epochs(self, count):
         """Draws the shuffles of ``count`` epochs without producing them (a resumed fit);
         ``epoch`` draws one order, then one more after every complete pass."""
@@ -142,6 +152,17 @@ class DatasetBatches:
 
     def __len__(self):
         return self.steps or 0
+
+    def get_state(self):
+        """The pipeline's shuffle state (an ``nf.data`` dataset's), for a backup."""
+        if not hasattr(self.dataset, "_nf_dataset"):
+            return None
+        from neuroflow.data.shuffle import shuffle_state
+        return {"shuffles": shuffle_state(self.dataset)}
+
+    def set_state(self, state):
+        from neuroflow.data.shuffle import set_shuffle_state
+        set_shuffle_state(self.dataset, state["shuffles"])
 
     def epoch(self):
         for i, element in enumerate(self.dataset):

@@ -5,6 +5,8 @@ The train, test and predict steps are compiled with ``nf.function`` (unless
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from neuroflow.core.function import function
@@ -74,6 +76,10 @@ class Trainer:
             total = self.compiled_loss(y, y_pred, sample_weight)
         for extra in self.losses:
             total = extra if total is None else total + extra
+        if total is None and self.compiled_loss is not None:
+            raise ValueError(f"Model '{self.name}' was compiled with a loss, which needs "
+                             "targets, but y is None: pass y=..., or a dataset that yields "
+                             "(x, y) pairs.")
         if total is None:
             raise ValueError("The model has no loss: pass `loss=` to compile(), or add "
                              "losses with add_loss().")
@@ -142,6 +148,10 @@ class Trainer:
             if validation_split:
                 raise ValueError("validation_split is not supported for datasets; pass "
                                  "validation_data")
+            if y is not None:
+                raise ValueError(f"`y` argument is not supported when using a dataset as "
+                                 f"input (the dataset yields the targets); got y of shape "
+                                 f"{np.shape(y)}.")
             batches = data_adapter.DatasetBatches(x, steps_per_epoch)
         else:
             x, y = data_adapter.to_arrays(x), data_adapter.to_arrays(y)
@@ -162,14 +172,19 @@ class Trainer:
         train_function = self.make_train_function()
         self.stop_training = False
         self._build_before_callbacks(batches)
+        self._fit_batches = batches  # BackupAndRestore saves and restores the shuffler
         cbs.on_train_begin()
-        initial_epoch = self._resumed_epoch(batches, initial_epoch)
+        initial_epoch, skip = self._resumed_position(batches, initial_epoch)
         logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
             step = -1
-            for step, batch in enumerate(batches.epoch()):
+            epoch_batches = enumerate(batches.epoch())
+            if skip:  # resumed mid-epoch: the batches trained on before the backup
+                step = sum(1 for _ in itertools.islice(epoch_batches, skip)) - 1
+                logs, skip = {k: _scalar(v) for k, v in self.get_metrics_result().items()}, 0
+            for step, batch in epoch_batches:
                 cbs.on_train_batch_begin(step)
                 logs = {k: _scalar(v) for k, v in train_function(_as_tensors(batch)).items()}
                 cbs.on_train_batch_end(step, logs)
@@ -189,6 +204,7 @@ class Trainer:
             if self.stop_training:
                 break
         cbs.on_train_end(logs)
+        self._fit_batches = None
         return history
 
     def _build_before_callbacks(self, batches):
@@ -200,18 +216,20 @@ class Trainer:
         if not self.built and isinstance(self, Sequential) and isinstance(x, np.ndarray):
             self.build((None,) + x.shape[1:])
 
-    def _resumed_epoch(self, batches, initial_epoch):
-        """The epoch to start from: a callback's ``on_train_begin`` (BackupAndRestore) may
-        have restored a later one; the shuffles of the skipped epochs are drawn so the batches
-        are those an uninterrupted run would see."""
+    def _resumed_position(self, batches, initial_epoch):
+        """The epoch to start from and the batches of it to skip: a callback's
+        ``on_train_begin`` (BackupAndRestore) may have restored a later position. Unless it
+        restored the shuffler too (``_initial_step`` set), the shuffles of the skipped epochs
+        are drawn so the batches are those an uninterrupted run would see."""
         resumed = getattr(self, "_initial_epoch", None)
-        self._initial_epoch = None
-        if resumed is None or resumed <= initial_epoch:
-            return initial_epoch
+        step = getattr(self, "_initial_step", None)
+        self._initial_epoch = self._initial_step = None
+        if resumed is None or (resumed, step or 0) <= (initial_epoch, 0):
+            return initial_epoch, 0
         skip = getattr(batches, "skip_epochs", None)
-        if skip is not None:
+        if skip is not None and step is None:
             skip(resumed - initial_epoch)
-        return resumed
+        return resumed, step or 0
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False):

@@ -74,7 +74,8 @@ def test_backup_holds_the_optimizer_state(tmp_path):
         _fit(_model(), [keras.callbacks.BackupAndRestore(backup_dir), Interrupt(2)])
     folder = backup_dir / json.loads((backup_dir / "training_metadata.json")
                                      .read_text())["checkpoint"]
-    assert sorted(os.listdir(folder)) == ["model.safetensors", "optimizer.safetensors"]
+    assert sorted(os.listdir(folder)) == ["manifest.json", "model.safetensors",
+                                          "optimizer.safetensors", "state.json"]
     fresh = _model()
     callback = keras.callbacks.BackupAndRestore(backup_dir)
     callback.set_model(fresh)
@@ -117,33 +118,35 @@ def test_save_freq_in_batches_resumes_the_interrupted_epoch(tmp_path):
         _fit(_model(), [Record(), keras.callbacks.BackupAndRestore(backup_dir, save_freq=2),
                         Interrupt(2, batch=4)])
     metadata = json.loads((backup_dir / "training_metadata.json").read_text())
-    # 5 batches an epoch, a backup every 2: the last one after batch 3 (0-based) of epoch 2
-    assert (metadata["epoch"], metadata["batch"]) == (2, 3)
+    # 5 batches an epoch, a backup every 2: the last one after batch 3 (0-based) of epoch 2,
+    # so a restart goes on at batch 4 of epoch 2
+    assert (metadata["epoch"], metadata["step"]) == (2, 4)
     fresh = _model()
     callback = keras.callbacks.BackupAndRestore(backup_dir)
     callback.set_model(fresh)
     callback.on_train_begin()
-    assert fresh._initial_epoch == 2
+    assert (fresh._initial_epoch, fresh._initial_step) == (2, 4)
     for got, want in zip(fresh.get_weights(), seen[(2, 3)]):
         np.testing.assert_array_equal(got, want)
+    callback.on_train_end()
 
 
 def test_a_kill_while_backing_up_keeps_the_previous_backup(tmp_path, monkeypatch):
+    from neuroflow.keras.callbacks import file_io
     backup_dir = tmp_path / "backup"
-    model = _model()
-    real_save_weights = type(model).save_weights
+    real_write_bytes = file_io.write_bytes
     calls = []
 
-    def dying_save_weights(self, filepath, overwrite=True):
-        calls.append(filepath)
-        if len(calls) == 3:  # the third backup, at the end of epoch 2
-            with open(filepath, "wb") as f:
-                f.write(b"half a fi")
+    def dying_write_bytes(path, data):
+        calls.append(path)
+        if os.path.basename(path) == "model.safetensors" and len(calls) > 8:
+            with open(path, "wb") as f:  # the third backup, at the end of epoch 2
+                f.write(data[:9])
             raise KeyboardInterrupt("killed")
-        real_save_weights(self, filepath, overwrite)
-    monkeypatch.setattr(type(model), "save_weights", dying_save_weights)
+        real_write_bytes(path, data)
+    monkeypatch.setattr(file_io, "write_bytes", dying_write_bytes)
     with pytest.raises(KeyboardInterrupt):
-        _fit(model, [keras.callbacks.BackupAndRestore(backup_dir)])
+        _fit(_model(), [keras.callbacks.BackupAndRestore(backup_dir)])
     monkeypatch.undo()
     assert json.loads((backup_dir / "training_metadata.json").read_text())["epoch"] == 2
     assert [n for n in os.listdir(backup_dir) if n.startswith(".")] == []  # no temp left
