@@ -108,6 +108,8 @@ class Progbar:
         self.start = time.perf_counter()
         self.interactive = hasattr(self.stream, "isatty") and self.stream.isatty()
         self._last = 0.0
+        self._after_first_step = None  # the first step traces the function: Keras leaves it
+        self._first_step = None        # out of the time per step
 
     def _bar(self, current):
         if not self.target:
@@ -124,18 +126,24 @@ class Progbar:
             return
         now = time.perf_counter()
         elapsed = now - self.start
+        if self._after_first_step is None and current >= 1:
+            self._after_first_step, self._first_step = now, current
         if not finalize and not self.interactive:
             return
         if not finalize and now - self._last < 0.05:
             return
         self._last = now
-        per_step = elapsed / max(current, 1)
+        if current > self._first_step:
+            per_step = (now - self._after_first_step) / (current - self._first_step)
+        else:
+            per_step = elapsed / max(current, 1)
         metrics = "".join(f" - {k}: {_format_value(v)}" for k, v in (values or {}).items())
+        seconds = f"{int(elapsed)}s"  # Keras shows the elapsed time in whole seconds
         if self.verbose == 2:
-            line = f"{self.target}/{self.target} - {_format_time(elapsed)} - " \
+            line = f"{self.target}/{self.target} - {seconds} - " \
                    f"{_format_time(per_step)}/{self.unit}{metrics}"
         else:
-            line = f"{self._bar(current)} {_format_time(elapsed)} " \
+            line = f"{self._bar(current)} {seconds} " \
                    f"{_format_time(per_step)}/{self.unit}{metrics}"
         if self.interactive:
             self.stream.write("\r" + line + "\x1b[K" + ("\n" if finalize else ""))
