@@ -1,13 +1,41 @@
-"""Runs the benchmark suite and prints (or writes as JSON) the table of ratios."""
+"""Runs the benchmark suite and prints (or writes as JSON) the table of ratios; with a
+TensorFlow column when TensorFlow is installed."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
 import sys
 
 from neuroflow.benchmarks import harness, workloads
+
+
+def _tensorflow(threads):
+    """The ``tensorflow`` module, pinned to ``threads`` threads, or None if not installed."""
+    if importlib.util.find_spec("tensorflow") is None:
+        return None
+    try:
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except Exception as err:  # a broken install must not stop the benchmark
+        print(f"(no TensorFlow column: {type(err).__name__}: {err})", file=sys.stderr)
+        return None
+    return tf
+
+
+def _run(name, repeats, tf):
+    """Times the workload, with its TensorFlow side when there is one; a TensorFlow side that
+    fails drops the column for this row, not the benchmark."""
+    if tf is not None and name in workloads.TF_WORKLOADS:
+        try:
+            return harness.run(workloads.get(name, tensorflow=tf), repeats=repeats)
+        except Exception as err:
+            print(f"  {name}: the TensorFlow side failed ({type(err).__name__}: {err}); "
+                  "timing without it", file=sys.stderr)
+    return harness.run(workloads.get(name), repeats=repeats)
 
 
 def main(argv=None) -> int:
@@ -41,28 +69,44 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 2
     harness.pin_threads(args.threads)
+    tf = _tensorflow(args.threads)
     header = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                          f"threads={args.threads}",
               "python": platform.python_version(), "blas": harness.blas_info(),
               "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "(unset)")}
+    if tf is not None:
+        header["tensorflow"] = tf.__version__
     for k, v in header.items():
         print(f"{k}: {v}")
+    tf_columns = tf is not None and any(n in workloads.TF_WORKLOADS for n in names)
     print(f"{'workload':<10} {'neuroflow steps/s':>18} {'pytorch steps/s':>16} {'ratio':>7}"
-          f" {'nf peak MB':>11} {'torch peak MB':>14}")
+          + (f" {'tf steps/s':>11} {'nf/tf':>7}" if tf_columns else "")
+          + f" {'nf peak MB':>11} {'torch peak MB':>14}")
     rows = []
     for name in names:
-        result = harness.run(workloads.get(name), repeats=args.repeats)
+        result = _run(name, args.repeats, tf)
         nf_rate, torch_rate = result.steps_per_s["neuroflow"], result.steps_per_s["pytorch"]
         row = {"workload": name, "neuroflow_steps_per_s": nf_rate,
                "pytorch_steps_per_s": torch_rate, "ratio": result.ratio,
                "repeats": result.repeats, "discarded": result.discarded}
+        tf_text = ""
+        if tf_columns:
+            tf_rate = result.steps_per_s.get("tensorflow")
+            tf_text = f" {'n/a':>11} {'':>7}"
+            if tf_rate is not None:
+                row["tensorflow_steps_per_s"] = tf_rate
+                row["tensorflow_ratio"] = nf_rate / tf_rate
+                tf_text = f" {tf_rate:>11.1f} {row['tensorflow_ratio']:>6.2f}x"
         memory = ""
         if not args.no_memory:
             from neuroflow.benchmarks.memory import measure
+            steps = workloads.MEMORY_STEPS.get(name, 20)
             for fw in ("neuroflow", "pytorch"):
-                row[f"{fw}_peak_mb"] = measure(name, fw, threads=args.threads)["peak_mb"]
+                row[f"{fw}_peak_mb"] = measure(name, fw, steps=steps,
+                                               threads=args.threads)["peak_mb"]
             memory = f" {row['neuroflow_peak_mb']:>11.0f} {row['pytorch_peak_mb']:>14.0f}"
-        print(f"{name:<10} {nf_rate:>18.1f} {torch_rate:>16.1f} {result.ratio:>6.2f}x{memory}"
+        print(f"{name:<10} {nf_rate:>18.1f} {torch_rate:>16.1f} {result.ratio:>6.2f}x"
+              + tf_text + memory
               + (f"  ({result.discarded} disturbed repeats rerun)" if result.discarded else ""),
               flush=True)
         rows.append(row)

@@ -2,12 +2,15 @@
 PyTorch and returns one training (or inference) step per framework.
 
 Adding a workload is a few lines: write ``_nf_X`` and ``_torch_X`` builders and add an entry to
-``WORKLOADS``.
+``WORKLOADS``. The Keras-level workloads (a step is one epoch of ``model.fit``) are in
+keras_workloads.py. ``TF_WORKLOADS`` runs some of them in TensorFlow too (an optional third
+column): the neuroflow code itself, given the ``tensorflow`` module in place of ``neuroflow``.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from neuroflow.benchmarks import keras_workloads
 from neuroflow.benchmarks.harness import Workload
 
 
@@ -21,8 +24,9 @@ def _mlp_weights(sizes, seed):
     return layers
 
 
-def _nf_mlp_step(sizes, batch, optimizer, loss, seed=0, train=True):
+def _nf_mlp_step(sizes, batch, optimizer, loss, seed=0, train=True, module=None):
     import neuroflow as nf
+    nf = module or nf  # the TensorFlow column runs this same code with ``tensorflow``
     rng = np.random.default_rng(seed + 1)
     x = nf.constant(rng.standard_normal((batch, sizes[0])).astype(np.float32))
     if loss == "mse":
@@ -64,14 +68,8 @@ def _nf_mlp_step(sizes, batch, optimizer, loss, seed=0, train=True):
     return lambda: step(x, y)
 
 
-def _torch_mlp_step(sizes, batch, optimizer, loss, seed=0, train=True):
+def _torch_mlp_model(sizes, seed=0):
     import torch
-    rng = np.random.default_rng(seed + 1)
-    x = torch.from_numpy(rng.standard_normal((batch, sizes[0])).astype(np.float32))
-    if loss == "mse":
-        y = torch.from_numpy(rng.standard_normal((batch, sizes[-1])).astype(np.float32))
-    else:
-        y = torch.from_numpy(rng.integers(0, sizes[-1], batch).astype(np.int64))
     modules = []
     for i, (w, b) in enumerate(_mlp_weights(sizes, seed)):
         linear = torch.nn.Linear(w.shape[0], w.shape[1])
@@ -81,7 +79,18 @@ def _torch_mlp_step(sizes, batch, optimizer, loss, seed=0, train=True):
         modules.append(linear)
         if i + 2 < len(sizes):
             modules.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*modules)
+    return torch.nn.Sequential(*modules)
+
+
+def _torch_mlp_step(sizes, batch, optimizer, loss, seed=0, train=True):
+    import torch
+    rng = np.random.default_rng(seed + 1)
+    x = torch.from_numpy(rng.standard_normal((batch, sizes[0])).astype(np.float32))
+    if loss == "mse":
+        y = torch.from_numpy(rng.standard_normal((batch, sizes[-1])).astype(np.float32))
+    else:
+        y = torch.from_numpy(rng.integers(0, sizes[-1], batch).astype(np.int64))
+    model = _torch_mlp_model(sizes, seed)
     if not train:
         def infer():
             with torch.no_grad():
@@ -155,12 +164,14 @@ def _cnn_data(batch, seed):
             rng.integers(0, 10, batch).astype(np.int64))
 
 
-def _nf_cnn_step(batch=64, seed=0):
+def _nf_cnn_step(batch=64, seed=0, module=None):
     import neuroflow as nf
+    optimizers = nf.optimizers if module is None else module.keras.optimizers
+    nf = module or nf  # the TensorFlow column runs this same code with ``tensorflow``
     x_np, y_np = _cnn_data(batch, seed)
     x, y = nf.constant(x_np), nf.constant(y_np.astype(np.int32))
     params = [nf.Variable(a) for pair in _cnn_weights(seed) for a in pair]
-    opt = nf.optimizers.Adam(1e-3)
+    opt = optimizers.Adam(1e-3)
 
     def forward(images):
         h = images
@@ -182,12 +193,10 @@ def _nf_cnn_step(batch=64, seed=0):
     return lambda: step(x, y)
 
 
-def _torch_cnn_step(batch=64, seed=0):
+def _torch_cnn_layers(weights):
+    """The torch modules of the CNN, holding ``weights`` (from ``_cnn_weights``)."""
     import torch
-    x_np, y_np = _cnn_data(batch, seed)
-    x = torch.from_numpy(x_np.transpose(0, 3, 1, 2).copy())
-    y = torch.from_numpy(y_np)
-    (k1, b1), (k2, b2), (w3, b3), (w4, b4) = _cnn_weights(seed)
+    (k1, b1), (k2, b2), (w3, b3), (w4, b4) = weights
     conv1, conv2 = torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.Conv2d(32, 64, 3, padding=1)
     fc1, fc2 = torch.nn.Linear(3136, 128), torch.nn.Linear(128, 10)
     with torch.no_grad():
@@ -199,9 +208,16 @@ def _torch_cnn_step(batch=64, seed=0):
         fc2.weight.copy_(torch.from_numpy(w4.T))
         for layer, b in ((conv1, b1), (conv2, b2), (fc1, b3), (fc2, b4)):
             layer.bias.copy_(torch.from_numpy(b))
-    model = torch.nn.Sequential(conv1, torch.nn.ReLU(), torch.nn.MaxPool2d(2), conv2,
-                                torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(),
-                                fc1, torch.nn.ReLU(), fc2)
+    return [conv1, torch.nn.ReLU(), torch.nn.MaxPool2d(2), conv2, torch.nn.ReLU(),
+            torch.nn.MaxPool2d(2), torch.nn.Flatten(), fc1, torch.nn.ReLU(), fc2]
+
+
+def _torch_cnn_step(batch=64, seed=0):
+    import torch
+    x_np, y_np = _cnn_data(batch, seed)
+    x = torch.from_numpy(x_np.transpose(0, 3, 1, 2).copy())
+    y = torch.from_numpy(y_np)
+    model = torch.nn.Sequential(*_torch_cnn_layers(_cnn_weights(seed)))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
 
     def step():
@@ -222,9 +238,35 @@ WORKLOADS = {
     "infer_b1": ("784-256-256-10 MLP inference, batch 1: latency", _infer_b1),
     "mlp": ("784-256-256-10 ReLU MLP, batch 128, Adam, softmax cross-entropy", _mlp),
     "cnn": ("Conv32-Pool-Conv64-Pool-Dense128-Dense10 on 28x28x1, batch 64, Adam", _cnn),
+    "keras_mlp": ("one model.fit epoch of the mlp (2,048 samples, batch 128) vs a torch loop",
+                  keras_workloads.keras_mlp),
+    "keras_cnn": ("one model.fit epoch of the cnn (1,024 samples, batch 64) vs a torch loop",
+                  keras_workloads.keras_cnn),
+    "fit_mnist": ("one model.fit epoch of neuroflow train's CNN (augmentation, dropout) on "
+                  "the 4,000 MNIST digits, batch 64, vs the same in torch",
+                  keras_workloads.fit_mnist),
+}
+
+# Workloads whose step is a whole epoch: the peak-memory subprocess runs fewer steps of them.
+MEMORY_STEPS = {"keras_mlp": 5, "keras_cnn": 2, "fit_mnist": 1}
+
+# The optional TensorFlow column: tf -> step function.
+TF_WORKLOADS = {
+    "tiny": lambda tf: _nf_mlp_step([2, 16, 1], 4, lambda: tf.keras.optimizers.SGD(0.1),
+                                    "mse", module=tf),
+    "mlp": lambda tf: _nf_mlp_step(_MLP, 128, lambda: tf.keras.optimizers.Adam(1e-3), "ce",
+                                   module=tf),
+    "cnn": lambda tf: _nf_cnn_step(module=tf),
+    "keras_mlp": lambda tf: keras_workloads.tf_keras_step("keras_mlp", tf),
+    "keras_cnn": lambda tf: keras_workloads.tf_keras_step("keras_cnn", tf),
 }
 
 
-def get(name: str) -> Workload:
+def get(name: str, tensorflow=None) -> Workload:
+    """The workload ``name``; given the ``tensorflow`` module, with a TensorFlow side too
+    where ``TF_WORKLOADS`` has one."""
     description, builders = WORKLOADS[name]
-    return Workload(name, description, builders())
+    build = builders()
+    if tensorflow is not None and name in TF_WORKLOADS:
+        build["tensorflow"] = lambda: TF_WORKLOADS[name](tensorflow)
+    return Workload(name, description, build)
