@@ -26,16 +26,17 @@ def _tensorflow(threads):
     return tf
 
 
-def _run(name, repeats, tf):
+def _run(name, repeats, tf, max_disturbance=0.1):
     """Times the workload, with its TensorFlow side when there is one; a TensorFlow side that
     fails drops the column for this row, not the benchmark."""
     if tf is not None and name in workloads.TF_WORKLOADS:
         try:
-            return harness.run(workloads.get(name, tensorflow=tf), repeats=repeats)
+            return harness.run(workloads.get(name, tensorflow=tf), repeats=repeats,
+                               max_disturbance=max_disturbance)
         except Exception as err:
             print(f"  {name}: the TensorFlow side failed ({type(err).__name__}: {err}); "
                   "timing without it", file=sys.stderr)
-    return harness.run(workloads.get(name), repeats=repeats)
+    return harness.run(workloads.get(name), repeats=repeats, max_disturbance=max_disturbance)
 
 
 def main(argv=None) -> int:
@@ -46,6 +47,10 @@ def main(argv=None) -> int:
     parser.add_argument("--json", metavar="PATH", help="also write the table as JSON")
     parser.add_argument("--footprint", action="store_true",
                         help="import time and install size instead of the workloads")
+    parser.add_argument("--max-disturbance", type=float, default=0.1,
+                        help="rerun a repeat when other processes used more than this share "
+                             "of its wall time (default 0.1); raise it on a busy machine and "
+                             "say so with the results")
     parser.add_argument("--no-memory", action="store_true",
                         help="skip the per-framework peak memory subprocesses")
     args = parser.parse_args(argv)
@@ -84,7 +89,7 @@ def main(argv=None) -> int:
           + f" {'nf peak MB':>11} {'torch peak MB':>14}")
     rows = []
     for name in names:
-        result = _run(name, args.repeats, tf)
+        result = _run(name, args.repeats, tf, args.max_disturbance)
         nf_rate, torch_rate = result.steps_per_s["neuroflow"], result.steps_per_s["pytorch"]
         row = {"workload": name, "neuroflow_steps_per_s": nf_rate,
                "pytorch_steps_per_s": torch_rate, "ratio": result.ratio,

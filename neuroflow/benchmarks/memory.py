@@ -35,7 +35,10 @@ def measure(workload: str, framework: str, steps: int = 20, threads: int | None 
     cmd = [sys.executable, "-m", "neuroflow.benchmarks.memory", workload, framework, str(steps)]
     if threads:
         cmd.append(str(threads))
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, timeout=600)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(f"memory measurement of {workload}/{framework} failed "
+                           f"(exit {out.returncode}):\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
