@@ -5,8 +5,11 @@ model."""
 from __future__ import annotations
 
 import argparse
+import io
 import os
+import struct
 import time
+import zlib
 
 import numpy as np
 
@@ -129,6 +132,9 @@ def predict(args) -> int:
     return 0
 
 
+_MAX_PIXELS = 4096 * 4096  # a digit photo; a few bytes of PNG can declare gigapixels
+
+
 def read_image(path: str, size) -> np.ndarray:
     """A grayscale float32 image in [0, 1] resized to ``size``, white digit on black as MNIST."""
     try:
@@ -137,10 +143,18 @@ def read_image(path: str, size) -> np.ndarray:
         raise ImportError("neuroflow predict reads PNGs with Pillow: "
                           "pip install 'neuroflow[train]'") from err
     try:
-        with Image.open(path) as img:
+        with open(path, "rb") as f:  # from memory: Pillow's reads of a file allocate whatever
+            data = f.read()          # length a (lying) chunk header declares
+        with Image.open(io.BytesIO(data)) as img:
+            if img.width * img.height > _MAX_PIXELS:
+                raise ValueError(f"the image is {img.width} x {img.height} pixels, more than "
+                                 f"the {_MAX_PIXELS} neuroflow predict reads")
             img = img.convert("L").resize((int(size[1]), int(size[0])), Image.BILINEAR)
             array = np.asarray(img, np.float32) / 255.0
-    except (OSError, ValueError) as err:
+    # what Pillow raises on a damaged file besides OSError: SyntaxError (broken PNG chunks),
+    # struct.error, zlib.error, EOFError, DecompressionBombError
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error, zlib.error,
+            Image.DecompressionBombError) as err:
         raise ValueError(f"Cannot read image '{path}': {err}") from err
     if array.mean() > 0.5:  # dark ink on a light background: invert to MNIST's convention
         array = 1.0 - array

@@ -49,15 +49,20 @@ def package_file(package: str, parts: tuple[str, ...], what: str) -> Path:
 
 
 @functools.lru_cache(maxsize=8)
-def _read_checked(path: str, sha256: str, package: str, columns: int):
+def _read_checked(path: str, sha256: str, size: int, package: str, columns: int):
     pip_name = {"sklearn": "scikit-learn"}.get(package, package)
     where = (f"the data file {path} (from '{pip_name}' {package_version(package)})")
     fix = f"Reinstall it with `pip install --force-reinstall {pip_name}`."
     try:
-        with open(path, "rb") as handle:
-            content = gzip.decompress(handle.read())
+        # bounded: contents longer than the expected data cannot match its checksum, and a
+        # few kilobytes of gzip can inflate to gigabytes
+        with gzip.open(path, "rb") as stream:
+            content = stream.read(size + 1)
     except (OSError, EOFError, zlib.error) as err:
         raise ValueError(f"{where} is corrupt: it does not decompress ({err}). {fix}") from None
+    if len(content) > size:
+        raise ValueError(f"{where} is corrupt or not the expected data: it decompresses to "
+                         f"more than the {size} bytes of the expected contents. {fix}")
     digest = hashlib.sha256(content).hexdigest()
     if digest != sha256:
         raise ValueError(f"{where} is corrupt or not the expected data: the SHA-256 of its "
@@ -65,17 +70,19 @@ def _read_checked(path: str, sha256: str, package: str, columns: int):
     try:
         table = np.loadtxt(io.BytesIO(content), delimiter=",", dtype=np.int64, ndmin=2)
     except ValueError as err:
-        raise ValueError(f"{where} is not a table of integers: {err}. {fix}") from None
+        raise ValueError(f"{where} is not a table of integers: {str(err).rstrip('.')}. "
+                         f"{fix}") from None
     if table.shape[1] != columns:
         raise ValueError(f"{where} has {table.shape[1]} columns, expected {columns}. {fix}")
     table.flags.writeable = False
     return table
 
 
-def read_table(path: Path, sha256: str, package: str, columns: int) -> np.ndarray:
-    """The integer table in a gzipped CSV file, after its checksum and width are checked
-    (parsed once per process; callers copy what they hand out)."""
-    return _read_checked(str(path), sha256, package, columns)
+def read_table(path: Path, sha256: str, size: int, package: str, columns: int) -> np.ndarray:
+    """The integer table in a gzipped CSV file whose decompressed contents are ``size``
+    bytes with the given SHA-256, after its checksum and width are checked (parsed once per
+    process; callers copy what they hand out)."""
+    return _read_checked(str(path), sha256, size, package, columns)
 
 
 def check(condition: bool, path: Path, message: str) -> None:

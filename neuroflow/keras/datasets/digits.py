@@ -16,6 +16,7 @@ _PACKAGE = "sklearn"
 _FILE = ("datasets", "data", "digits.csv.gz")
 # SHA-256 of the decompressed CSV text: the same in scikit-learn 1.3.2 and 1.9.1
 _SHA256 = "6ebb3d2fee246a4e99363262ddf8a00a3c41bee6014c373ed9d9216ba7f651b8"
+_SIZE = 264_712  # bytes of the decompressed CSV text
 _SAMPLES, _TEST_FRACTION, _SEED = 1797, 0.2, 0
 
 
@@ -32,7 +33,7 @@ def load_data():
     ((1438, 8, 8), 16)
     """
     file = _data_file()
-    table = _shipped.read_table(file, _SHA256, _PACKAGE, 8 * 8 + 1)
+    table = _shipped.read_table(file, _SHA256, _SIZE, _PACKAGE, 8 * 8 + 1)
     _shipped.check(table.shape[0] == _SAMPLES, file,
                    f"{table.shape[0]} samples, expected {_SAMPLES}")
     pixels, labels = table[:, :-1], table[:, -1]

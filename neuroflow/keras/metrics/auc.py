@@ -68,6 +68,8 @@ class AUC(Metric):
                 raise ValueError("Argument `num_thresholds` must be an integer > 1. "
                                  f"Received: num_thresholds={num_thresholds}")
             self.num_thresholds = int(num_thresholds)
+            from neuroflow.keras.saving import budget  # a file's config: refuse 10**9 first
+            budget.check(5 * self.num_thresholds, f"AUC '{self.name}' with its thresholds")
             inner = [(i + 1) / (self.num_thresholds - 1) for i in range(self.num_thresholds - 2)]
             self._thresholds_distributed_evenly = True
         # the end thresholds sit just outside [0, 1], so scores of exactly 0 or 1 count

@@ -31,9 +31,11 @@ class Metric:
     def add_variable(self, shape=(), initializer="zeros", dtype=None, aggregation="sum",
                      name=None):
         from neuroflow.keras import initializers
+        from neuroflow.keras.saving import budget
         init = initializers.get(initializer)
         dtype = dtypes.as_dtype(dtype or self.dtype)
         shape = tuple(int(d) for d in shape)
+        budget.charge(shape, f"{self.name}/{name or 'state'}")  # a file's config: capped
         variable = Variable(lambda: init(shape, dtype=dtype), trainable=False,
                             name=f"{self.name}/{name or 'state'}", dtype=dtype)
         variable._metric_initializer = init

@@ -19,6 +19,9 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # members get a fixed date: same model, same bytes
+# zipfile inflates deflate in bounded steps, but hands a whole bzip2 or LZMA block to the
+# decompressor: a 4 KB bzip2 member can expand to hundreds of megabytes before any size check
+_READABLE_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 
 
 class FileFormatError(ValueError):
@@ -135,7 +138,8 @@ class SavedModelFiles:
         try:
             self._zip = zipfile.ZipFile(path, "r")
             infos = self._zip.infolist()
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as e:
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
+                NotImplementedError) as e:  # NotImplementedError: 'zip file version 6.4'
             raise fail(path, f"the zip archive is truncated or corrupt ({e}).") from e
         total = 0
         for info in infos:
@@ -144,6 +148,10 @@ class SavedModelFiles:
                 raise fail(path, f"the archive holds {info.filename!r} twice.")
             if info.flag_bits & 0x1:
                 raise fail(path, f"member {info.filename!r} is encrypted.")
+            if info.compress_type not in _READABLE_METHODS:
+                raise fail(path, f"member {info.filename!r} uses zip compression method "
+                                 f"{info.compress_type}; a saved model's members are stored "
+                                 "or deflated.")
             total += info.file_size
             if info.file_size > self.size or total > self.size:
                 raise fail(path, f"member {info.filename!r} declares {info.file_size} bytes "

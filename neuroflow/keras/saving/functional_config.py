@@ -8,6 +8,8 @@ Model inputs and outputs are references ``[layer, node, index]`` in their struct
 """
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 
 from neuroflow.keras.saving.layer_config import deserialize_layer, serialize_layer
@@ -87,7 +89,8 @@ def _is_keras_tensor(x) -> bool:
 
 
 class _NotReady(Exception):
-    """A call's input is produced by a call that has not been replayed yet."""
+    """A call's input is produced by a call that has not been replayed yet: ``args[0]`` is
+    that call, ``(layer name, call index)``."""
 
 
 def functional_from_config(cls, config, custom_objects=None):
@@ -125,7 +128,7 @@ def functional_from_config(cls, config, custom_objects=None):
             if strict:
                 raise ValueError(f"The config refers to call {node} of layer '{name}', which "
                                  "the config never makes.")
-            raise _NotReady
+            raise _NotReady((name, node))
         if not 0 <= index < len(outputs):
             raise ValueError(f"The config refers to output {index} of layer '{name}', which "
                              f"has {len(outputs)} output(s).")
@@ -140,31 +143,35 @@ def functional_from_config(cls, config, custom_objects=None):
             return [decode(v, strict) for v in value]
         return value
 
-    while any(queue for _, _, queue in queues):
-        progressed = False
-        for name, layer, queue in queues:
-            while queue:
-                node = queue[0]
-                if not isinstance(node, dict):
-                    raise ValueError(f"Layer '{name}': malformed call entry {node!r:.80}.")
-                try:
-                    args = decode(node.get("args") or [])
-                    kwargs = decode(node.get("kwargs") or {})
-                except _NotReady:
-                    break
-                if not isinstance(args, list) or not isinstance(kwargs, dict):
-                    raise ValueError(f"Layer '{name}': a call needs an 'args' list and a "
-                                     "'kwargs' object.")
-                outputs = layer(*args, **kwargs)
-                created[(name, counts[name])] = nest.flatten(outputs)
-                counts[name] += 1
-                queue.pop(0)
-                progressed = True
-        if not progressed:
-            stuck = next(n for n, _, q in queues if q)
-            raise ValueError(f"The layer graph in the config cannot be rebuilt: the calls of "
-                             f"layer '{stuck}' wait for tensors that no call produces (a "
-                             "cycle or a missing layer).")
+    # each call is replayed once its inputs exist: a call that waits is tried again only when
+    # the call it waits for has run (passes over every layer would be quadratic in the depth)
+    pending, waiting = collections.deque(range(len(queues))), collections.defaultdict(list)
+    while pending:
+        i = pending.popleft()
+        name, layer, queue = queues[i]
+        while queue:
+            node = queue[0]
+            if not isinstance(node, dict):
+                raise ValueError(f"Layer '{name}': malformed call entry {node!r:.80}.")
+            try:
+                args = decode(node.get("args") or [])
+                kwargs = decode(node.get("kwargs") or {})
+            except _NotReady as missing:
+                waiting[missing.args[0]].append(i)
+                break
+            if not isinstance(args, list) or not isinstance(kwargs, dict):
+                raise ValueError(f"Layer '{name}': a call needs an 'args' list and a "
+                                 "'kwargs' object.")
+            outputs = layer(*args, **kwargs)
+            created[(name, counts[name])] = nest.flatten(outputs)
+            pending.extend(waiting.pop((name, counts[name]), ()))
+            counts[name] += 1
+            queue.pop(0)
+    stuck = next((n for n, _, q in queues if q), None)
+    if stuck is not None:
+        raise ValueError(f"The layer graph in the config cannot be rebuilt: the calls of "
+                         f"layer '{stuck}' wait for tensors that no call produces (a "
+                         "cycle or a missing layer).")
 
     inputs = _decode_refs(config.get("input_layers"), lambda r: lookup(r, True), "input")
     outputs = _decode_refs(config.get("output_layers"), lambda r: lookup(r, True), "output")

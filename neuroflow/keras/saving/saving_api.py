@@ -13,7 +13,7 @@ import hashlib
 import os
 import warnings
 
-from neuroflow.keras.saving import archive, weights_io
+from neuroflow.keras.saving import archive, budget, weights_io
 from neuroflow.keras.saving.archive import fail
 from neuroflow.keras.saving.compile_config import (
     compile_config,
@@ -106,6 +106,31 @@ def _read_checked(files, metadata, name) -> bytes:
     return data
 
 
+def _values(arrays) -> int:
+    return sum(int(a.size) for a in arrays)
+
+
+def _from_config(path, what, rebuild, hint=""):
+    """``rebuild()``, with any failure reported as a bad config.json: a config is untrusted
+    input, and the layer or optimizer code it reaches may fail in any way."""
+    try:
+        return rebuild()
+    except archive.FileFormatError:
+        raise
+    except MemoryError:
+        raise  # budget.py refuses oversized weights first: this one is a bug, not the file's
+    except RecursionError as e:
+        raise fail((path, "config.json"), f"{what} is nested too deeply{hint}.") from e
+    except Exception as e:  # noqa: BLE001 - whatever the code a config reaches raises
+        if what == "the model config" and isinstance(e, (ValueError, TypeError, KeyError)):
+            message = str(e)
+        else:
+            plain = isinstance(e, (ValueError, TypeError))
+            detail = f"{e}" if plain else f"{type(e).__name__}: {e}"
+            message = f"{what} could not be restored ({detail}){hint}."
+        raise fail((path, "config.json"), message) from e
+
+
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """A model saved by ``model.save``: architecture, weights and (with ``compile``) the
     compile config and optimizer state.
@@ -123,29 +148,24 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         weights = _read_checked(files, metadata, "model.safetensors")
         optimizer_state = (_read_checked(files, metadata, "optimizer.safetensors")
                            if files.has("optimizer.safetensors") else None)
-    try:
-        model = deserialize_model(config, custom_objects)
-    except archive.FileFormatError:
-        raise
-    except (ValueError, TypeError, KeyError) as e:
-        raise fail((path, "config.json"), str(e)) from e
-    except RecursionError as e:
-        raise fail((path, "config.json"), "the model config is nested too deeply.") from e
     keys, arrays, _ = weights_io.decode(weights, (path, "model.safetensors"))
-    weights_io.assign(weights_io.ordered_variables(model), keys, arrays,
-                      (path, "model.safetensors"), f"model '{model.name}'")
-    compiled = config.get("compile_config")
-    if compile and isinstance(compiled, dict):
-        try:
-            compile_from_config(model, compiled, custom_objects)
-        except (ValueError, TypeError) as e:
-            raise fail((path, "config.json"), f"the compile config could not be restored "
-                                              f"({e}); pass custom_objects, or load with "
-                                              "compile=False.") from e
-        if optimizer_state is not None:
-            keys, arrays, _ = weights_io.decode(optimizer_state,
-                                                (path, "optimizer.safetensors"))
-            restore_optimizer(model, keys, arrays, path)
+    compiled = config.get("compile_config") if compile else None
+    optimizer_arrays = None
+    if isinstance(compiled, dict) and optimizer_state is not None:
+        optimizer_arrays = weights_io.decode(optimizer_state, (path, "optimizer.safetensors"))
+    # the model's weights all come from model.safetensors: its config may not declare more
+    with budget.weight_budget(_values(arrays), (path, "config.json"), "model.safetensors"):
+        model = _from_config(path, "the model config",
+                             lambda: deserialize_model(config, custom_objects))
+        weights_io.assign(weights_io.ordered_variables(model), keys, arrays,
+                          (path, "model.safetensors"), f"model '{model.name}'")
+        if isinstance(compiled, dict):
+            _from_config(path, "the compile config",
+                         lambda: compile_from_config(model, compiled, custom_objects),
+                         "; pass custom_objects, or load with compile=False")
+            if optimizer_arrays is not None:
+                keys, arrays, _ = optimizer_arrays
+                restore_optimizer(model, keys, arrays, path)
     return model
 
 

@@ -121,7 +121,7 @@ def _validate_header(data: bytes, where):
         if not isinstance(entry, dict):
             raise fail(where, f"tensor '{key}' has a malformed header entry {entry!r:.80}.")
         dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-        if dtype not in _DTYPES:
+        if not isinstance(dtype, str) or dtype not in _DTYPES:
             raise fail(where, f"tensor '{key}' has dtype {dtype!r}; supported: "
                               f"{', '.join(_DTYPES)}.")
         if (not isinstance(shape, list) or len(shape) > 64 or not all(
@@ -163,9 +163,10 @@ def decode(data: bytes, where):
     if "order" in metadata:
         try:
             keys = json.loads(metadata["order"])
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             raise fail(where, f"the weight order in the metadata is not valid JSON ({e}).") from e
-        if not isinstance(keys, list) or sorted(map(str, keys)) != sorted(tensors):
+        if (not isinstance(keys, list) or not all(isinstance(k, str) for k in keys)
+                or sorted(keys) != sorted(tensors)):
             raise fail(where, "the weight order in the metadata does not list exactly the "
                               "tensors in the file.")
     arrays = [tensors[k] for k in keys]
