@@ -5,9 +5,9 @@ MaxPool 2, Flatten, Dense 128, Dense 10. For every conv and pool this times the 
 pass, the input gradient and (convs) the filter gradient, running neuroflow's kernels (NHWC)
 and torch's (NCHW, its native layout) with the same number of threads, interleaved, and
 prints medians and the ratio neuroflow throughput / torch throughput (>1: neuroflow is
-faster). Gradients are timed as they run in training: right after their forward pass, which
-leaves them its im2col patches (convolutions) or the window argmax (max pooling); "fwd
-(train)" times that training-mode forward (torch: with indices).
+faster). Max pooling's gradient is timed as it runs in training: right after its forward
+pass, which leaves it the window argmax; "fwd (train)" times that training-mode forward
+(torch: with indices).
 
     python bench/conv_micro.py [--repeats 30] [--threads 2]
 """
@@ -74,9 +74,6 @@ def conv_cases(batch, rng):
             return torch.ops.aten.convolution_backward(
                 tdy, tx, tw, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1, mask)
 
-        def nf_fwd_kept(x=x, w=w, attrs=attrs):  # the forward of a training step
-            nf_conv._conv.kernel(x, w, keep_patches=True, **attrs)
-
         cases += [
             (f"{name} forward",
              _timer(lambda x=x, w=w, a=attrs: nf_conv._conv.kernel(x, w, **a)),
@@ -87,7 +84,7 @@ def conv_cases(batch, rng):
              _timer(lambda f=t_back: f([True, False, False]))),
             (f"{name} filter grad",
              _timer(lambda x=x, s=sizes_w, dy=dy, a=attrs:
-                    nf_conv._conv_filter_grad.kernel(x, s, dy, **a), prepare=nf_fwd_kept),
+                    nf_conv._conv_filter_grad.kernel(x, s, dy, **a)),
              _timer(lambda f=t_back: f([False, True, False]))),
         ]
     return cases

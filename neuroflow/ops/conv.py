@@ -6,7 +6,7 @@ Three primitives carry every convolution, as in TensorFlow: ``Conv2D``, and its 
 any order work. The kernels take any number of spatial dims (a 1-D convolution is a
 ``Conv2D`` node here, as it is in a TensorFlow graph).
 
-The NumPy kernels (im2col + GEMM, and how the gradients reuse the forward's work) live in
+The NumPy kernels (im2col + GEMM, worked through the batch piece by piece) live in
 conv_kernels.py; this module holds the primitives, their shape rules and gradient rules, and
 the public functions.
 """
@@ -19,6 +19,7 @@ from neuroflow.core.op import Spec, primitive
 from neuroflow.core.tensor import Tensor, shape_str
 from neuroflow.ops import conv_kernels as kernels
 from neuroflow.ops.array import zeros_like
+from neuroflow.ops.conv_runtime import outputs
 from neuroflow.ops.im2col import (
     assemble,
     channel_dim,
@@ -111,7 +112,7 @@ def _geometry_attrs(op):
 @_conv.defgrad
 def _conv_grad(op, dy):
     x, w = op.inputs
-    if isinstance(op, Operation):  # graph mode: let the forward kernel keep its patches
+    if isinstance(op, Operation):  # graph mode: the forward kernel may keep its patches
         op.attrs["keep_patches"] = True
     attrs = _geometry_attrs(op)
     return [_conv_input_grad(sizes_of(x), w, dy, **attrs),
@@ -229,10 +230,12 @@ def _bias_add(value, bias, data_format):
     axis = _bias_axis(value.ndim, data_format)
     if axis != value.ndim - 1:
         return value + bias.reshape((-1,) + (1,) * (value.ndim - 2))
-    if value.ndim > 2 and value.flags.c_contiguous:
+    if value.ndim > 2 and value.flags.c_contiguous and value.dtype == bias.dtype:
         # a bias tiled along the row lets NumPy add long contiguous runs, not C at a time
         row = value.shape[-2] * value.shape[-1]
-        return (value.reshape(-1, row) + np.tile(bias, value.shape[-2])).reshape(value.shape)
+        out = outputs.empty(value.shape, value.dtype)
+        np.add(value.reshape(-1, row), np.tile(bias, value.shape[-2]), out=out.reshape(-1, row))
+        return out
     return value + bias
 
 

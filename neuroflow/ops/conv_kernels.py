@@ -1,30 +1,37 @@
 """NumPy kernels of the convolution primitives in conv.py (arrays in, new arrays out).
 
-Forward: im2col patches (a copy of a strided window view) times the filter, one GEMM. The
-filter gradient is one GEMM over the same patches, which the forward pass leaves in
-``im2col.patch_cache`` when a gradient will follow. The input gradient is one GEMM giving
-each tap's contribution, then kh*kw shifted adds: as flat offsets in a channels-first
-layout when the convolution has stride 1 and keeps the grid (SAME), tap by tap on strided
+Every kernel works through the batch a few items at a time, so that each piece's scratch
+arrays stay in the core's cache; with several BLAS threads, the GEMMs are made big enough
+for the BLAS to split (``conv_runtime.blas_threads``). Outputs come from
+``conv_runtime.outputs`` (recycled).
+
+Forward: per piece, im2col patches (a copy of a strided window view; runs of kw*C values)
+then one GEMM into the output rows. When a gradient will follow, the forward pass may keep
+the whole patch matrix in ``patch_cache`` (see KEEP_PATCHES_RATIO) and the filter gradient
+is one GEMM over it; otherwise the filter gradient gathers the patches again, piece by
+piece, and sums one GEMM per piece. The input gradient takes, per piece, one small GEMM
+per filter tap (each tap's contribution, contiguous), then adds them onto the result: as
+flat offsets when the convolution has stride 1 and keeps the grid (SAME), on strided
 slices otherwise. Nothing pads the gradient, crops it, or scatters with np.add.at.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from neuroflow.core.context import ctx
 from neuroflow.core.tensor import shape_str
 from neuroflow.ops import im2col
+from neuroflow.ops.conv_runtime import blas_threads, outputs, patch_cache, workspace
 from neuroflow.ops.im2col import (
     channel_dim,
-    channels_first,
     from_channels_last,
     geometry,
-    patch_cache,
     spatial_dims,
     to_channels_last,
-    workspace,
 )
 
 # Inputs with at most this many channels are gathered tap by tap into a (depth, rows)
@@ -32,23 +39,24 @@ from neuroflow.ops.im2col import (
 # (an RGB or grayscale first layer), and the GEMMs take the transposed operand for free.
 FEW_CHANNELS = 4
 
-# A patch matrix (or per-tap product) above this many bytes is not built whole: the batch is
-# processed in chunks, so im2col's k*k-fold copy of a big layer cannot exhaust the memory.
-MAX_PATCH_BYTES = 1 << 27
+# On one BLAS thread, the forward pass and the filter gradient gather the patches of about
+# this many bytes of rows at a time: a piece stays in the core's L2 cache between its copy
+# and its GEMM. On several, a piece's GEMM is too small for the BLAS to split well.
+PIECE_BYTES = 1 << 20
 
+# The forward pass keeps its patches for the filter gradient, when one will follow, if they
+# have at most this many columns per output channel (on one BLAS thread: writing a bigger
+# patch matrix out of the cache costs the forward pass more than gathering it again costs
+# the gradient), or always on several BLAS threads (then the forward pass and the filter
+# gradient are each one whole-batch GEMM, which the BLAS splits well), up to MAX_KEPT_BYTES.
+KEEP_PATCHES_RATIO = 1
+MAX_KEPT_BYTES = 1 << 27
 
-def _chunks(batch, per_item_bytes):
-    """Batch ranges whose patch matrices stay under MAX_PATCH_BYTES; None when all fit."""
-    if batch <= 1 or batch * per_item_bytes <= MAX_PATCH_BYTES:
-        return None
-    size = max(1, MAX_PATCH_BYTES // max(per_item_bytes, 1))
-    return [(start, min(start + size, batch)) for start in range(0, batch, size)]
-
-
-def _patch_bytes(x_shape, ksizes, out_sizes, data_format, itemsize):
-    """Bytes of one batch item's patch matrix."""
-    return math.prod(out_sizes) * math.prod(ksizes) * channel_dim(x_shape, data_format) \
-        * itemsize
+# The input gradient's per-tap GEMMs take about this many multiply-adds (rows * out_channels
+# * in_channels) per piece on one BLAS thread: OpenBLAS multiplies matrices up to 100**3
+# multiply-adds with its small-matrix kernels, with no packing, markedly faster on these
+# thin shapes. On several threads, pieces ten times bigger, for the BLAS to split.
+GRAD_PIECE_MACS = 10 ** 6
 
 
 def check_conv(x_shape, w_shape, n, data_format, what="input"):
@@ -76,197 +84,252 @@ def check_out(spatial, expected, dy_shape):
                          f"spatial shape {shape_str(expected)}")
 
 
+
+
+def _pieces(batch, per_item, budget):
+    """(start, stop) batch ranges of about ``budget`` units each (at least one item)."""
+    step = max(1, int(budget // max(per_item, 1)))
+    return [(a, min(a + step, batch)) for a in range(0, batch, step)]
+
+
+class Patches:
+    """The im2col matrix of ``xc`` (channels last), gathered a range of batch items at a
+    time. Layout: (rows, prod(k)*C) C-ordered, or tap-major (prod(k)*C, rows) for inputs
+    with few channels, which ``cols`` turns into the same (rows, depth) matrix. Use it as a
+    context manager: entering pads the input once (into a scratch buffer) and builds the
+    strided views every piece is sliced from, so a piece costs one copy per view."""
+
+    def __init__(self, xc, ksizes, strides, dilations, pads, out_sizes):
+        self.xc, self.ksizes, self.strides = xc, tuple(ksizes), tuple(strides)
+        self.dilations, self.pads, self.out_sizes = tuple(dilations), pads, tuple(out_sizes)
+        self.channels = xc.shape[-1]
+        self.per_item = math.prod(out_sizes)  # rows per batch item
+        self.depth = math.prod(ksizes) * self.channels
+        self.tap_major = self.channels <= FEW_CHANNELS
+        self.padded = any(lo or hi for lo, hi in pads)
+        self._scratch = self._views = None
+
+    def __enter__(self):
+        xc = self.xc
+        if self.padded:
+            self._scratch = workspace.empty(im2col.padded_shape(xc.shape, self.pads),
+                                            xc.dtype)
+        xp = im2col.pad_spatial(xc, self.pads, out=self._scratch)
+        if self.tap_major:  # per tap: (C, batch, *out)
+            self._views = [np.moveaxis(xp[idx], -1, 0) for _, idx in im2col.tap_slices(
+                self.ksizes, self.strides, self.dilations, self.out_sizes)]
+            return self
+        view = im2col.windows(xp, self.ksizes, self.strides, self.dilations, self.out_sizes)
+        if self.dilations[-1] == 1 and xp.strides[-1] == xp.itemsize \
+                and xp.strides[-2] == self.channels * xp.itemsize:
+            # the last tap dim and the channels are one contiguous run of kw*C values
+            view = as_strided(xp, view.shape[:-2] + (view.shape[-2] * self.channels,),
+                              view.strides[:-2] + view.strides[-1:], writeable=False)
+        self._views = view
+        return self
+
+    def __exit__(self, *exc):
+        self._views = None
+        workspace.release(self._scratch)
+        self._scratch = None
+
+    def pieces(self):
+        """Batch ranges whose patches take about PIECE_BYTES each."""
+        return _pieces(self.xc.shape[0], self.depth * self.per_item * self.xc.itemsize,
+                       PIECE_BYTES)
+
+    def shape(self, items):
+        rows = items * self.per_item
+        return (self.depth, rows) if self.tap_major else (rows, self.depth)
+
+    def rows_of(self, buffer, a, b):
+        """The part of a whole-batch buffer holding items a..b."""
+        rows = slice(a * self.per_item, b * self.per_item)
+        return buffer[:, rows] if self.tap_major else buffer[rows]
+
+    def cols(self, part):
+        return part.T if self.tap_major else part
+
+    def fill(self, part, a, b):
+        """Copies the patches of batch items a..b into ``part`` (a ``shape(b - a)`` array,
+        or ``rows_of`` a whole buffer)."""
+        if self.tap_major:
+            c, shape = self.channels, (self.channels, b - a) + self.out_sizes
+            for t, view in enumerate(self._views):
+                np.copyto(part[t * c:(t + 1) * c].reshape(shape), view[:, a:b])
+        else:
+            view = self._views[a:b]
+            np.copyto(part.reshape(view.shape), view)
+
+
 def _patch_key(x, ksizes, strides, dilations, padding, data_format):
     return (x.shape, x.strides, x.dtype.str, ksizes, strides, dilations, padding, data_format)
 
 
-def patches(x, ksizes, strides, dilations, padding, data_format):
-    """The (rows, prod(k)*C) im2col matrix of ``x`` (rows = batch * prod(output sizes)),
-    C- or F-ordered; the scratch buffer holding it (None when it is a view of ``x``); and
-    the output sizes."""
-    xc = to_channels_last(x, data_format)
-    out_sizes, pads = geometry(xc.shape[1:-1], ksizes, strides, dilations, padding)
-    channels = xc.shape[-1]
-    rows = xc.shape[0] * math.prod(out_sizes)
-    depth = math.prod(ksizes) * channels
-    pointwise = all(k == 1 for k in ksizes) and all(s == 1 for s in strides)
-    if pointwise and not any(lo or hi for lo, hi in pads) and xc.flags.c_contiguous:
-        return xc.reshape(rows, depth), None, out_sizes
-    padded = None
-    if any(lo or hi for lo, hi in pads):
-        padded = workspace.empty(im2col.padded_shape(xc.shape, pads), xc.dtype)
-    xp = im2col.pad_spatial(xc, pads, out=padded)
-    if channels <= FEW_CHANNELS:
-        buffer = workspace.empty((math.prod(ksizes), channels, xc.shape[0]) + out_sizes,
-                                 xc.dtype)
-        for t, (_, idx) in enumerate(im2col.tap_slices(ksizes, strides, dilations,
-                                                       out_sizes)):
-            buffer[t] = np.moveaxis(xp[idx], -1, 0)
-        cols = buffer.reshape(depth, rows).T
-    else:
-        view = im2col.windows(xp, ksizes, strides, dilations, out_sizes)
-        buffer = workspace.empty(view.shape, xc.dtype)
-        np.copyto(buffer, view)
-        cols = buffer.reshape(rows, depth)
-    workspace.release(padded)
-    return cols, buffer, out_sizes
-
-
-def forward(x, w, strides, dilations, padding, data_format, keep_patches):
+def forward(x, w, strides, dilations, padding, data_format, keep_patches=False):
     check_conv(x.shape, w.shape, len(strides), data_format)
     ksizes = w.shape[:-2]
-    out_sizes = _out_sizes(x, ksizes, strides, dilations, padding, data_format)
-    chunks = _chunks(x.shape[0], _patch_bytes(x.shape, ksizes, out_sizes, data_format,
-                                              x.itemsize))
-    if chunks:
-        return np.concatenate([_forward(x[a:b], w, strides, dilations, padding, data_format,
-                                        False) for a, b in chunks])
-    return _forward(x, w, strides, dilations, padding, data_format, keep_patches)
-
-
-def _forward(x, w, strides, dilations, padding, data_format, keep_patches):
-    ksizes = w.shape[:-2]
-    key = _patch_key(x, ksizes, strides, dilations, padding, data_format)
-    cached = patch_cache.get(x, key)
-    if cached is None:
-        cols, buffer, out_sizes = patches(x, ksizes, strides, dilations, padding, data_format)
-    else:
-        (cols, buffer), out_sizes = cached, _out_sizes(x, ksizes, strides, dilations,
-                                                       padding, data_format)
-    out = cols @ w.reshape(-1, w.shape[-1])
-    if cached is None:
-        if keep_patches or ctx.tapes:  # a filter gradient is likely to follow
-            patch_cache.put(x, key, (cols, buffer), cols.nbytes)
+    xc = to_channels_last(x, data_format)
+    out_sizes, pads = geometry(xc.shape[1:-1], ksizes, strides, dilations, padding)
+    batch, depth = xc.shape[0], w.shape[-1]
+    shape = (batch,) + tuple(out_sizes) + (depth,)
+    wm = w.reshape(-1, depth)
+    gather = Patches(xc, ksizes, strides, dilations, pads, out_sizes)
+    rows = batch * gather.per_item
+    pointwise = all(k == 1 for k in ksizes) and all(s == 1 for s in strides)
+    if pointwise and not gather.padded and xc.flags.c_contiguous:
+        return from_channels_last((xc.reshape(rows, gather.depth) @ wm).reshape(shape),
+                                  data_format)
+    out = outputs.empty(shape, np.result_type(x.dtype, w.dtype))
+    out_rows = out.reshape(rows, depth)
+    threads = blas_threads()
+    keep = (keep_patches or bool(ctx.tapes)) and (
+        gather.depth <= KEEP_PATCHES_RATIO * depth or threads > 1) and (
+        rows * gather.depth * xc.itemsize <= MAX_KEPT_BYTES)
+    with gather:
+        if keep:
+            whole = workspace.empty(gather.shape(batch), xc.dtype)
+            pieces = [(0, batch)] if threads > 1 else gather.pieces()
+            for a, b in pieces:
+                part = gather.rows_of(whole, a, b)
+                gather.fill(part, a, b)
+                np.matmul(gather.cols(part), wm, out=out_rows[a * gather.per_item:
+                                                              b * gather.per_item])
+            patch_cache.put(x, _patch_key(x, ksizes, strides, dilations, padding,
+                                          data_format), (gather.cols(whole), whole),
+                            whole.nbytes)
         else:
-            workspace.release(buffer)
-    return from_channels_last(out.reshape((x.shape[0],) + out_sizes + (w.shape[-1],)),
-                              data_format)
-
-
-def _out_sizes(x, ksizes, strides, dilations, padding, data_format):
-    return geometry(spatial_dims(x.shape, data_format), ksizes, strides, dilations,
-                    padding)[0]
+            for a, b in gather.pieces():
+                part = workspace.empty(gather.shape(b - a), xc.dtype)
+                gather.fill(part, a, b)
+                np.matmul(gather.cols(part), wm, out=out_rows[a * gather.per_item:
+                                                              b * gather.per_item])
+                workspace.release(part)
+    return from_channels_last(out, data_format)
 
 
 def filter_grad(x, w_shape, dy, strides, dilations, padding, data_format):
     check_conv(x.shape, w_shape, len(strides), data_format)
     ksizes = w_shape[:-2]
-    out_sizes = _out_sizes(x, ksizes, strides, dilations, padding, data_format)
-    chunks = _chunks(x.shape[0], _patch_bytes(x.shape, ksizes, out_sizes, data_format,
-                                              x.itemsize))
-    if chunks and dy.shape[0] == x.shape[0]:
-        total = None
-        for a, b in chunks:
-            part = _filter_grad(x[a:b], w_shape, dy[a:b], strides, dilations, padding,
-                                data_format)
-            total = part if total is None else np.add(total, part, out=total)
-        return total
-    return _filter_grad(x, w_shape, dy, strides, dilations, padding, data_format)
-
-
-def _filter_grad(x, w_shape, dy, strides, dilations, padding, data_format):
-    ksizes = w_shape[:-2]
-    key = _patch_key(x, ksizes, strides, dilations, padding, data_format)
-    cached = patch_cache.get(x, key, take=True)
-    if cached is None:
-        cols, buffer, out_sizes = patches(x, ksizes, strides, dilations, padding, data_format)
-    else:
-        (cols, buffer), out_sizes = cached, _out_sizes(x, ksizes, strides, dilations,
-                                                       padding, data_format)
+    xc = to_channels_last(x, data_format)
+    out_sizes, pads = geometry(xc.shape[1:-1], ksizes, strides, dilations, padding)
     dyc = to_channels_last(dy, data_format)
     check_out(dyc.shape[1:-1], out_sizes, dy.shape)
     if dyc.shape[0] != x.shape[0] or dyc.shape[-1] != w_shape[-1]:
         raise ValueError(f"the gradient of shape {shape_str(dy.shape)} does not fit input "
                          f"shape {shape_str(x.shape)} and filter shape {shape_str(w_shape)}")
-    dw = cols.T @ dyc.reshape(cols.shape[0], w_shape[-1])
-    workspace.release(buffer)  # taken from the cache: nothing else holds it now
-    return dw.reshape(w_shape)
+    dy_rows = np.ascontiguousarray(dyc).reshape(-1, w_shape[-1])
+    dtype = np.result_type(x.dtype, dy.dtype)
+    cached = patch_cache.get(x, _patch_key(x, ksizes, strides, dilations, padding,
+                                           data_format), take=True)
+    if cached is not None:
+        dw = cached[0].T @ dy_rows
+        workspace.release(cached[1])  # taken from the cache: nothing else holds it now
+        return dw.astype(dtype, copy=False).reshape(w_shape)
+    gather = Patches(xc, ksizes, strides, dilations, pads, out_sizes)
+    total = None
+    with gather:
+        for a, b in gather.pieces():
+            part = workspace.empty(gather.shape(b - a), xc.dtype)
+            gather.fill(part, a, b)
+            product = gather.cols(part).T @ dy_rows[a * gather.per_item:b * gather.per_item]
+            workspace.release(part)
+            total = product if total is None else np.add(total, product, out=total)
+    if total is None:  # an empty batch
+        return np.zeros(w_shape, dtype)
+    return total.astype(dtype, copy=False).reshape(w_shape)
 
 
 def input_grad(x_shape, w, dy, strides, dilations, padding, data_format):
     check_conv(x_shape, w.shape, len(strides), data_format, what="output_shape")
     dyc = to_channels_last(dy, data_format)
     in_sizes = spatial_dims(x_shape, data_format)
-    ksizes, depth = w.shape[:-2], w.shape[-1]
+    ksizes, channels, depth = w.shape[:-2], w.shape[-2], w.shape[-1]
     out_sizes, pads = geometry(in_sizes, ksizes, strides, dilations, padding)
     check_out(dyc.shape[1:-1], out_sizes, dy.shape)
     if dyc.shape[-1] != depth or dyc.shape[0] != x_shape[0]:
         raise ValueError(f"input of shape {shape_str(dy.shape)} does not fit filter shape "
                          f"{shape_str(w.shape)} and output_shape {shape_str(x_shape)}")
-    chunks = _chunks(x_shape[0], _patch_bytes(x_shape, ksizes, out_sizes, data_format,
-                                              dy.itemsize)) or [(0, x_shape[0])]
-    parts = []
-    for a, b in chunks:
-        if all(s == 1 for s in strides) and out_sizes == in_sizes:
-            parts.append(_input_grad_same_grid(w, dyc[a:b], dilations, pads, data_format))
-        else:
-            parts.append(_input_grad_by_taps(w, dyc[a:b], in_sizes, out_sizes, strides,
-                                             dilations, pads, data_format))
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    batch, taps = x_shape[0], math.prod(ksizes)
+    dyc = np.ascontiguousarray(dyc)
+    per_tap = np.ascontiguousarray(w.reshape(taps, channels, depth).transpose(0, 2, 1))
+    dtype = np.result_type(dy.dtype, w.dtype)
+    dx = outputs.empty((batch,) + tuple(in_sizes) + (channels,), dtype)
+    if all(s == 1 for s in strides) and tuple(out_sizes) == tuple(in_sizes):
+        add = functools.partial(_add_shifted, _shifts(ksizes, dilations, pads, in_sizes))
+    else:
+        add = functools.partial(_add_slices, list(im2col.tap_ranges(
+            ksizes, strides, dilations, out_sizes, in_sizes, pads)), in_sizes)
+    cells = math.prod(out_sizes)
+
+    def piece(a, b):
+        rows = (b - a) * cells
+        products = workspace.empty((taps, rows, channels), dtype)
+        np.matmul(dyc[a:b].reshape(1, rows, depth), per_tap, out=products)
+        add(products.reshape((taps, b - a) + tuple(out_sizes) + (channels,)), dx[a:b])
+        workspace.release(products)
+
+    budget = GRAD_PIECE_MACS * (1 if blas_threads() == 1 else 10)
+    for a, b in _pieces(batch, cells * depth * channels, budget):
+        piece(a, b)
+    return from_channels_last(dx, data_format)
 
 
-def _input_grad_same_grid(w, dyc, dilations, pads, data_format):
-    """Stride 1, output grid == input grid: each tap's contribution is the GEMM result
-    shifted by a constant offset in the flattened grid, once the cells that would cross
-    a border are zeroed."""
-    batch, sizes = dyc.shape[0], dyc.shape[1:-1]
-    ksizes, channels, depth = w.shape[:-2], w.shape[-2], w.shape[-1]
-    rows = batch * math.prod(sizes)
-    buffer = workspace.empty((math.prod(ksizes) * channels, rows), dyc.dtype)
-    np.matmul(w.reshape(-1, depth), dyc.reshape(rows, depth).T, out=buffer)
-    per_tap = buffer.reshape((math.prod(ksizes), channels, batch) + sizes)
+def _shifts(ksizes, dilations, pads, sizes):
+    """Stride 1 on an unchanged grid: tap t's contribution lands on the input ``offset``
+    cells further along the flattened grid, once the cells whose target lies outside the
+    input (``borders``: (spatial dim, slice) pairs) are zeroed; taps that only ever see
+    padding are left out. [(t, offset, borders)]"""
     grid = [math.prod(sizes[k + 1:]) for k in range(len(sizes))]
-    total, pending = None, []
+    plan = []
     for t, tap in enumerate(np.ndindex(*ksizes)):
         shifts = [i * d - lo for i, d, (lo, _) in zip(tap, dilations, pads)]
         if any(abs(s) >= n for s, n in zip(shifts, sizes)):
-            continue  # this tap only ever sees padding
-        if not any(shifts):
-            total = per_tap[t].reshape(channels, rows)
             continue
-        for k, s in enumerate(shifts):  # zero the cells whose target lies outside x
-            if s:
-                border = slice(0, -s) if s < 0 else slice(sizes[k] - s, None)
-                per_tap[t][(slice(None),) * (k + 2) + (border,)] = 0
-        pending.append((t, sum(s * g for s, g in zip(shifts, grid))))
-    if total is None:
-        total = np.zeros((channels, rows), dtype=per_tap.dtype)
-    for t, offset in pending:
-        source = per_tap[t].reshape(channels, rows)
-        if offset > 0:
-            target = total[:, offset:]
-            np.add(target, source[:, :rows - offset], out=target)
+        borders = [(k, slice(0, -s) if s < 0 else slice(n - s, None))
+                   for k, (s, n) in enumerate(zip(shifts, sizes)) if s]
+        plan.append((t, sum(s * g for s, g in zip(shifts, grid)), borders))
+    return plan
+
+
+def _add_shifted(plan, products, dx):
+    """dx = the sum of the per-tap products (taps, n, *sizes, C), each shifted by its flat
+    offset (see ``_shifts``)."""
+    rows = math.prod(dx.shape[:-1])
+    flat = dx.reshape(rows, dx.shape[-1])
+    start = next((p for p in plan if not p[2]), None)  # the tap that needs no shifting
+    if start is None:
+        flat[...] = 0
+    else:
+        np.copyto(flat, products[start[0]].reshape(flat.shape))
+    for t, offset, borders in plan:
+        if borders:
+            for k, cut in borders:
+                products[t][(slice(None),) * (k + 1) + (cut,)] = 0
+        elif t == start[0]:
+            continue
+        source = products[t].reshape(flat.shape)
+        if offset >= 0:
+            target = flat[offset:]
+            np.add(target, source[:rows - offset], out=target)
         else:
-            target = total[:, :rows + offset]
-            np.add(target, source[:, -offset:], out=target)
-    total = total.reshape((channels, batch) + sizes)
-    dx = np.ascontiguousarray(np.moveaxis(total, 0, 1 if channels_first(data_format) else -1))
-    workspace.release(buffer)
-    return dx
+            target = flat[:rows + offset]
+            np.add(target, source[-offset:], out=target)
 
 
-def _input_grad_by_taps(w, dyc, in_sizes, out_sizes, strides, dilations, pads, data_format):
-    """Any geometry: one batched GEMM gives each tap's contribution, contiguous per tap,
-    which is added onto the strided slice of the result it lands on."""
-    batch = dyc.shape[0]
-    ksizes, channels, depth = w.shape[:-2], w.shape[-2], w.shape[-1]
-    taps = math.prod(ksizes)
-    buffer = workspace.empty((taps, batch * math.prod(out_sizes), channels), dyc.dtype)
-    np.matmul(dyc.reshape(1, -1, depth), w.reshape(taps, channels, depth).transpose(0, 2, 1),
-              out=buffer)
-    per_tap = buffer.reshape((taps, batch) + out_sizes + (channels,))
-    dx = None
-    ranges = list(im2col.tap_ranges(ksizes, strides, dilations, out_sizes, in_sizes, pads))
+def _add_slices(ranges, in_sizes, products, dx):
+    """dx = the sum of the per-tap products, each added onto the strided slice of the input
+    its tap lands on (``im2col.tap_ranges``)."""
+    start = None
     for t, out_idx, in_idx in ranges:  # a tap that covers all of x starts the sum
         if all(s.start == 0 and s.step == 1 and s.stop == size
                for s, size in zip(in_idx[1:-1], in_sizes)):
-            dx = np.array(per_tap[t][out_idx])
-            ranges.remove((t, out_idx, in_idx))
+            start = t
+            np.copyto(dx, products[t][out_idx])
             break
-    if dx is None:
-        dx = np.zeros((batch,) + in_sizes + (channels,), dtype=per_tap.dtype)
+    if start is None:
+        dx[...] = 0
     for t, out_idx, in_idx in ranges:
-        target = dx[in_idx]
-        np.add(target, per_tap[t][out_idx], out=target)
-    workspace.release(buffer)
-    return from_channels_last(dx, data_format)
+        if t != start:
+            target = dx[in_idx]
+            np.add(target, products[t][out_idx], out=target)

@@ -2,20 +2,28 @@
 
 TensorFlow's argument forms (an int, or a list of 1, N or N+2 ints), its padding rules
 ('SAME' puts the odd cell of padding at the end), strided window views of a padded input,
-the per-tap slices that turn a gather into kh*kw strided array operations, the caches that
-let a gradient kernel reuse what its forward kernel computed, and recycled scratch buffers.
+and the per-tap slices that turn a gather into kh*kw strided array operations. The kernels'
+runtime (the patch and argmax caches, scratch buffers, recycled outputs) is in
+conv_runtime.py and re-exported here.
 
 Kernels work channels-last internally: ``x`` is (batch, *spatial, channels).
 """
 from __future__ import annotations
 
-import threading
-import weakref
-
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from neuroflow.core.tensor import EagerTensor, SymbolicTensor, TensorShape
+from neuroflow.ops.conv_runtime import (  # noqa: F401
+    GradientCache,
+    Recycler,
+    Workspace,
+    argmax_cache,
+    blas_threads,
+    outputs,
+    patch_cache,
+    workspace,
+)
 
 FORMATS = {1: ("NWC", "NCW"), 2: ("NHWC", "NCHW"), 3: ("NDHWC", "NCDHW")}
 _ALIASES = {"NHWC": "NWC", "NCHW": "NCW"}  # TF's conv1d also takes the 2-D names
@@ -254,113 +262,57 @@ def tap_ranges(ksizes, strides, dilations, out_sizes, in_sizes, pads):
             yield number, tuple(out_idx) + (slice(None),), tuple(in_idx) + (slice(None),)
 
 
-# -- the patch cache ----------------------------------------------------------------------
+# -- windows that tile the input (max pooling with k == stride, no padding) --------------
 
-class GradientCache:
-    """What a forward kernel computed and its gradient kernel will need again, keyed by the
-    identity of an array both kernels receive (and the op's geometry).
-
-    ``patch_cache``: a forward convolution that will be differentiated keeps its im2col patch
-    matrix, keyed by its input; the filter gradient, which needs exactly those patches, takes
-    it back instead of gathering them again. ``argmax_cache``: max pooling keeps which window
-    tap won each output, keyed by its output; MaxPoolGrad takes it back. An entry lives until
-    it is taken or its key array is freed, and the cache is bounded, so at worst a gradient
-    computes again what the forward pass had computed.
-    """
-
-    def __init__(self, max_entries=16, max_bytes=1 << 30):
-        self.max_entries = max_entries
-        self.max_bytes = max_bytes
-        self._entries = {}  # (id(x), key) -> (weakref to x, value, nbytes)
-        self._bytes = 0
-
-    def put(self, x, key, value, nbytes):
-        k = (id(x), key)
-        self._drop(k)
-        try:
-            ref = weakref.ref(x, lambda _, k=k: self._drop(k))
-        except TypeError:
-            return
-        self._entries[k] = (ref, value, nbytes)
-        self._bytes += nbytes
-        while self._entries and (len(self._entries) > self.max_entries
-                                 or self._bytes > self.max_bytes):
-            self._drop(next(iter(self._entries)))
-
-    def get(self, x, key, take=False):
-        k = (id(x), key)
-        entry = self._entries.get(k)
-        if entry is None or entry[0]() is not x:
-            return None
-        if take:
-            self._drop(k)
-        return entry[1]
-
-    def _drop(self, k):
-        entry = self._entries.pop(k, None)
-        if entry is not None:
-            self._bytes -= entry[2]
-
-    def clear(self):
-        self._entries.clear()
-        self._bytes = 0
-
-    def __len__(self):
-        return len(self._entries)
+def tile_view(a, ksize):
+    """A channels-last array whose windows tile it, as a (batch, o1, k1, o2, k2, ..., C)
+    view (a copy only if ``a`` is not contiguous), and the index of each window tap in it,
+    in row-major tap order."""
+    shape = (a.shape[0],) + tuple(d for n, k in zip(a.shape[1:-1], ksize)
+                                  for d in (n // k, k)) + (a.shape[-1],)
+    taps = [(slice(None),) + tuple(i for t in tap for i in (slice(None), t)) + (slice(None),)
+            for tap in np.ndindex(*ksize)]
+    return a.reshape(shape), taps
 
 
-patch_cache = GradientCache()
-argmax_cache = GradientCache(max_bytes=1 << 28)
+def _pick_later(first, then, later, index_type, out=None):
+    """Tap numbers: ``first`` where ``later`` is 0, ``then`` where it is 1 (ints or arrays;
+    every number in ``then`` is greater than every one in ``first``)."""
+    if isinstance(first, int) and isinstance(then, int):
+        result = np.multiply(later, index_type.type(then - first), out=out, dtype=index_type)
+    else:
+        result = np.subtract(then, first, out=out, dtype=index_type)
+        np.multiply(result, later, out=result)
+    if not isinstance(first, int) or first:
+        np.add(result, first, out=result, dtype=index_type)
+    return result
 
 
-# -- scratch buffers ------------------------------------------------------------------------
+def max_tiles(xt, taps, out, winner, a, b):
+    """Max pooling of batch items a..b over tiling windows, and (into ``winner``, unless
+    None) the tap number of each window's first maximum in row-major order: a tree of
+    pairwise maxima over the taps in order, where a later half wins only if strictly
+    greater."""
+    def reduce(lo, hi, top=False):
+        if hi - lo == 1:
+            return xt[taps[lo]][a:b], lo
+        mid = (lo + hi) // 2
+        (lv, li), (rv, ri) = reduce(lo, mid), reduce(mid, hi)
+        index = None
+        if winner is not None:
+            later = np.greater(rv, lv).view(np.uint8)
+            index = _pick_later(li, ri, later, winner.dtype, winner[a:b] if top else None)
+        return np.maximum(lv, rv, out=out[a:b] if top else None), index
 
-class Workspace:
-    """Recycled scratch buffers for big temporaries (patch matrices, per-tap products).
-
-    A fresh multi-megabyte temporary costs page faults every time it is touched; keeping a
-    few released buffers per (shape, dtype), per thread, lets the next call of the same
-    shape reuse one. Only buffers that nothing else references may be released.
-    """
-
-    SMALL = 1 << 16  # bytes: below this, allocating afresh is cheap
-    MAX_PER_SHAPE = 2
-    MAX_BYTES = 1 << 28  # at most this much kept, per thread
-
-    def __init__(self):
-        self._local = threading.local()
-
-    def _state(self):
-        local = self._local
-        if not hasattr(local, "pool"):
-            local.pool, local.nbytes = {}, 0
-        return local
-
-    def empty(self, shape, dtype):
-        dtype = np.dtype(dtype)
-        state = self._state()
-        free = state.pool.get((tuple(shape), dtype.str))
-        if not free:
-            return np.empty(shape, dtype)
-        array = free.pop()
-        state.nbytes -= array.nbytes
-        return array
-
-    def release(self, array):
-        if array is None or array.nbytes < self.SMALL or not array.flags.c_contiguous:
-            return
-        state = self._state()
-        if state.nbytes + array.nbytes > self.MAX_BYTES:
-            return
-        free = state.pool.setdefault((array.shape, array.dtype.str), [])
-        if len(free) < self.MAX_PER_SHAPE and not any(a is array for a in free):
-            free.append(array)
-            state.nbytes += array.nbytes
-
-    def clear(self):
-        state = self._state()
-        state.pool.clear()
-        state.nbytes = 0
+    if len(taps) == 1:
+        np.copyto(out[a:b], xt[taps[0]][a:b])
+        if winner is not None:
+            winner[a:b] = 0
+    else:
+        reduce(0, len(taps), top=True)
 
 
-workspace = Workspace()
+def route_tiles(dyc, winner, dxt, taps, a, b):
+    """The gradient of batch items a..b, routed to each window's winning tap."""
+    for number, tap in enumerate(taps):
+        np.multiply(dyc[a:b], np.equal(winner[a:b], number), out=dxt[tap][a:b])

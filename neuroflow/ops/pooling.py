@@ -8,8 +8,11 @@ they work on the unpadded input, so max pooling never sees its padding (as TF: p
 counts as -inf) and average pooling divides by the number of real cells in each window.
 Ties in a max-pooling window send the gradient to the first maximum (row-major order).
 When a gradient will follow, MaxPool records which tap won each window (in
-``im2col.argmax_cache``, keyed by its output) and MaxPoolGrad routes the gradient with it
-instead of comparing the input with the output again.
+``conv_runtime.argmax_cache``, keyed by its output) and MaxPoolGrad routes the gradient with
+it instead of comparing the input with the output again. Windows that tile the input
+(ksize == strides, no padding: the usual 2x2 pooling) take a faster path on reshaped views
+(``im2col.max_tiles``, ``route_tiles``), a few batch items at a time; max pooling's outputs
+come from ``conv_runtime.outputs`` (recycled).
 """
 from __future__ import annotations
 
@@ -21,20 +24,23 @@ from neuroflow.core.context import ctx
 from neuroflow.core.graph import Operation
 from neuroflow.core.op import Spec, primitive
 from neuroflow.core.tensor import Tensor, shape_str
+from neuroflow.ops.conv_runtime import argmax_cache, outputs
 from neuroflow.ops.im2col import (
-    argmax_cache,
     assemble,
     channel_dim,
     check_format,
     from_channels_last,
     geometry,
     known_shape,
+    max_tiles,
     normalize_padding,
+    route_tiles,
     sizes_of,
     spatial_arg,
     spatial_dims,
     static_sizes,
     tap_ranges,
+    tile_view,
     to_channels_last,
 )
 
@@ -135,6 +141,18 @@ def _avg_counts(in_sizes, out_sizes, ksize, strides, pads, dtype):
     return (1.0 / counts[..., None]).astype(dtype)
 
 
+# -- windows that tile the input (k == stride, no padding): reshaped views, no gathers -------
+
+# Kernels over tiling windows (im2col.max_tiles, route_tiles) work through about this many
+# input bytes of the batch at a time: a piece's temporaries stay in the core's cache.
+PIECE_BYTES = 1 << 20
+
+
+def _pieces(a, per_item_bytes):
+    step = max(1, PIECE_BYTES // max(per_item_bytes, 1))
+    return [(i, min(i + step, a.shape[0])) for i in range(0, a.shape[0], step)]
+
+
 # -- max pooling -----------------------------------------------------------------------------
 
 
@@ -146,10 +164,18 @@ def _argmax_key(x, ksize, strides, padding, data_format):
 def _max_pool(x, ksize, strides, padding, data_format, keep_argmax=False):
     _check_rank(x.shape, len(ksize), data_format)
     xc = to_channels_last(x, data_format)
-    out_sizes, _, taps = _layout(xc.shape[1:-1], ksize, strides, padding)
+    out_sizes, pads, taps = _layout(xc.shape[1:-1], ksize, strides, padding)
     keep = keep_argmax or bool(ctx.tapes)  # a gradient is likely to follow
     index_type = np.dtype(np.uint8 if math.prod(ksize) <= 255 else np.int32)
     out = winner = None
+    if _tiles(xc.shape[1:-1], out_sizes, ksize, strides, pads):
+        shape = (xc.shape[0],) + out_sizes + (xc.shape[-1],)
+        out = outputs.empty(shape, x.dtype)
+        winner = outputs.empty(shape, index_type) if keep else None
+        xt, tile_taps = tile_view(xc, ksize)
+        for a, b in _pieces(xc, xc[:1].nbytes):
+            max_tiles(xt, tile_taps, out, winner, a, b)
+        taps = ()
     for number, out_idx, in_idx in taps:
         window = xc[in_idx]
         if out is None:
@@ -189,9 +215,16 @@ def _max_pool_grad(x, y, dy, ksize, strides, padding, data_format):
     in_sizes = xc.shape[1:-1]
     out_sizes, pads, taps = _layout(in_sizes, ksize, strides, padding)
     tiles = _tiles(in_sizes, out_sizes, ksize, strides, pads)
-    dx = np.empty(xc.shape, dy.dtype) if tiles else np.zeros(xc.shape, dy.dtype)
     winner = argmax_cache.get(y, _argmax_key(x, ksize, strides, padding, data_format),
                               take=True)
+    dx = outputs.empty(xc.shape, dy.dtype)
+    if tiles and winner is not None and winner.shape == yc.shape:
+        dxt, tile_taps = tile_view(dx, ksize)
+        for a, b in _pieces(dx, dx[:1].nbytes):
+            route_tiles(dyc, winner, dxt, tile_taps, a, b)
+        return from_channels_last(dx, data_format)
+    if not tiles:
+        dx[...] = 0
     if winner is not None and winner.shape == yc.shape:
         masks = _winner_taps(winner, taps)
     else:

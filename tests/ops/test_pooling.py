@@ -160,6 +160,56 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum():
     assert tape.gradient(y, x).numpy().sum() == 4
 
 
+def _first_max_reference(x, ksize, dy):
+    """Max pooling over windows that tile ``x`` (channels last), and the gradient ``dy``
+    routed to each window's first maximum in row-major order (np.argmax's tie rule)."""
+    n = len(ksize)
+    split = x.reshape((x.shape[0],) + tuple(d for o, k in zip(x.shape[1:-1], ksize)
+                                            for d in (o // k, k)) + (x.shape[-1],))
+    order = (0,) + tuple(range(1, 2 * n, 2)) + (2 * n + 1,) + tuple(range(2, 2 * n + 1, 2))
+    windows = split.transpose(order)  # (batch, *out, C, *k)
+    flat = windows.reshape(windows.shape[:n + 2] + (-1,))
+    first = flat.argmax(axis=-1)
+    hot = (np.arange(flat.shape[-1]) == first[..., None]) * dy[..., None]
+    dx = hot.reshape(windows.shape).transpose(np.argsort(order)).reshape(x.shape)
+    return flat.max(axis=-1), dx
+
+
+@pytest.mark.parametrize("x_shape, ksize", [
+    ((5, 6, 8, 3), (2, 2)), ((3, 6, 9, 2), (3, 3)), ((4, 9, 2), (3,)),
+    ((3, 4, 6, 4, 2), (2, 2, 2)), ((4, 6, 4, 3), (1, 2)),
+], ids=str)
+@pytest.mark.parametrize("piece_bytes", [1 << 20, 1])
+def test_tiling_windows_match_a_direct_definition(monkeypatch, x_shape, ksize, piece_bytes):
+    """Windows that tile the input take a fast path (reshaped views, a tree of pairwise
+    maxima); ties are frequent here (small integers, ReLU-like zeros)."""
+    from neuroflow.ops import pooling
+    monkeypatch.setattr(pooling, "PIECE_BYTES", piece_bytes)  # 1: one batch item per piece
+    rng = np.random.default_rng(len(x_shape) + sum(ksize))
+    values = np.maximum(rng.integers(-3, 3, x_shape), 0).astype(np.float32)
+    values[0] = 0  # every window of the first item ties
+    y_want_shape = (x_shape[0],) + tuple(o // k for o, k in zip(x_shape[1:-1], ksize)) \
+        + (x_shape[-1],)
+    dy = rng.standard_normal(y_want_shape).astype(np.float32)
+    y_want, dx_want = _first_max_reference(values, ksize, dy)
+    x = nf.constant(values)
+    with nf.GradientTape() as tape:
+        tape.watch(x)
+        y = nf.nn.max_pool(x, list(ksize), list(ksize), "VALID")
+        loss = nf.reduce_sum(nf.multiply(y, dy))
+    np.testing.assert_array_equal(y.numpy(), y_want)
+    np.testing.assert_array_equal(tape.gradient(loss, x).numpy(), dx_want)
+    if len(ksize) == 2:  # channels first, through the same path
+        nchw = nf.constant(values.transpose(0, 3, 1, 2))
+        with nf.GradientTape() as tape:
+            tape.watch(nchw)
+            y = nf.nn.max_pool2d(nchw, list(ksize), list(ksize), "VALID", data_format="NCHW")
+            loss = nf.reduce_sum(nf.multiply(y, dy.transpose(0, 3, 1, 2)))
+        np.testing.assert_array_equal(y.numpy(), y_want.transpose(0, 3, 1, 2))
+        np.testing.assert_array_equal(tape.gradient(loss, nchw).numpy(),
+                                      dx_want.transpose(0, 3, 1, 2))
+
+
 @pytest.mark.parametrize("ksize, strides, padding", [
     (2, 2, "VALID"), (3, 2, "SAME"), (2, 1, "SAME"), (3, 3, [[0, 0], [1, 2], [2, 0], [0, 0]]),
 ])
