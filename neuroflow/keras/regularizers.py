@@ -23,7 +23,8 @@ class L1L2(Regularizer):
         self.l1, self.l2 = float(l1), float(l2)
 
     def __call__(self, x):
-        from neuroflow.ops.math import abs as abs_, square
+        from neuroflow.ops.math import abs as abs_
+        from neuroflow.ops.math import square
         from neuroflow.ops.reduce import reduce_sum
         total = 0.0
         if self.l1:
