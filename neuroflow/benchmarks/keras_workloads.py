@@ -164,7 +164,7 @@ def torch_fit_step(model, x, y, batch, shuffle=True, augment=None, accuracy=Fals
         return total / batches
 
     def probe():
-        model.eval()
+        model.train(False)  # inference mode
         with torch.no_grad():
             return float(functional.cross_entropy(model(x[:batch]), y[:batch]))
     step.probe = probe
