@@ -259,14 +259,28 @@ class Trainer:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for ``x``, batch by batch, concatenated as NumPy arrays."""
+        verbose = 1 if verbose == "auto" else verbose
         batches = self._batches(x, None, None, batch_size, steps)
         predict_function = self.make_predict_function()
+        cbs = CallbackList(callbacks, model=self, steps=len(batches) or None)
+        bar = None
+        if verbose:
+            from neuroflow.keras.callbacks.callback import Progbar
+            bar = Progbar(len(batches) or None, verbose=verbose)
         outputs = []
-        for batch in batches.epoch():
+        cbs.on_predict_begin()
+        for step, batch in enumerate(batches.epoch()):
+            cbs.on_predict_batch_begin(step)
             out = predict_function(_as_tensors(batch))
             outputs.append(nest.map_structure(lambda t: t.numpy(), out))
+            cbs.on_predict_batch_end(step, {"outputs": out})
+            if bar is not None:
+                bar.update(step + 1)
+        cbs.on_predict_end()
         if not outputs:
             raise ValueError("predict() got no data.")
+        if bar is not None:
+            bar.update(len(outputs), finalize=True)
         first = outputs[0]
         flat = [np.concatenate([nest.flatten(o)[i] for o in outputs])
                 for i in range(len(nest.flatten(first)))]

@@ -193,3 +193,12 @@ def test_time_per_step_leaves_out_the_first_step_as_keras(monkeypatch):
     _fit(verbose=1, epochs=1)
     final = terminal.getvalue().split("\r")[-1]
     assert " 1s/step - " in final, repr(final)
+
+
+def test_predict_draws_a_bar_unless_silent(capsys):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.predict(np.ones((70, 3), np.float32), batch_size=32)
+    out = capsys.readouterr().out
+    assert re.match(rf"3/3 {BAR}{{20}} \d+s \d+(us|ms|s)/step\n$", out), repr(out)
+    model.predict(np.ones((70, 3), np.float32), verbose=0)
+    assert capsys.readouterr().out == ""
