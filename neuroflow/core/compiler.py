@@ -180,9 +180,8 @@ class Plan:
         if not self._checking:
             self.steps = list(self._raw_steps)
             return
-        self.steps = [(debugging.checked(fn, op),) + step[1:]
-                      for step, op in zip(self._raw_steps, self._step_ops)
-                      for fn in (step[0],)]
+        self.steps = [(debugging.checked(step[0], op),) + step[1:]
+                      for step, op in zip(self._raw_steps, self._step_ops)]
 
     def run(self, feed_values):
         """Runs the plan on arrays for the feeds; returns arrays for the fetches."""
