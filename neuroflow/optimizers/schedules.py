@@ -118,31 +118,44 @@ def _check_decay_steps(value, argument="decay_steps"):
         raise ValueError(f"Argument `{argument}` must be > 0. Received: {argument}={value}")
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (floored with staircase).
+class _RateDecay(LearningRateSchedule):
+    """Shared by the decays of ``initial_learning_rate`` with ``decay_steps``, ``decay_rate``
+    and ``staircase``; subclasses name the op computing the rate from the step."""
 
-    >>> ExponentialDecay(0.1, decay_steps=100, decay_rate=0.96, staircase=True)
-    """
+    _decay = None  # the primitive: (step, **attributes) -> learning rate
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="ExponentialDecay"):
+                 name=None):
         _check_decay_steps(decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
         self.staircase = staircase
-        self.name = name
+        self.name = name or type(self).__name__
 
     def __call__(self, step):
-        return _exponential_decay(step, initial_learning_rate=float(self.initial_learning_rate),
-                                  decay_steps=float(self.decay_steps),
-                                  decay_rate=float(self.decay_rate),
-                                  staircase=bool(self.staircase), name=self.name)
+        return self._decay(step, initial_learning_rate=float(self.initial_learning_rate),
+                           decay_steps=float(self.decay_steps),
+                           decay_rate=float(self.decay_rate),
+                           staircase=bool(self.staircase), name=self.name)
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
                 "staircase": self.staircase, "name": self.name}
+
+
+class ExponentialDecay(_RateDecay):
+    """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (floored with staircase).
+
+    >>> ExponentialDecay(0.1, decay_steps=100, decay_rate=0.96, staircase=True)
+    """
+
+    _decay = _exponential_decay
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="ExponentialDecay"):
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -197,29 +210,15 @@ class PolynomialDecay(LearningRateSchedule):
                 "power": self.power, "cycle": self.cycle, "name": self.name}
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RateDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (floored with
     staircase)."""
 
+    _decay = _inverse_time_decay
+
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
                  name="InverseTimeDecay"):
-        _check_decay_steps(decay_steps)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-
-    def __call__(self, step):
-        return _inverse_time_decay(step, initial_learning_rate=float(self.initial_learning_rate),
-                                   decay_steps=float(self.decay_steps),
-                                   decay_rate=float(self.decay_rate),
-                                   staircase=bool(self.staircase), name=self.name)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
 
 class CosineDecay(LearningRateSchedule):
