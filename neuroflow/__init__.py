@@ -6,7 +6,7 @@
 >>> tape.gradient(y, x).numpy()
 6.0
 """
-from neuroflow import linalg, math, nn, optimizers, random, signal  # noqa: F401
+from neuroflow import config, linalg, math, nn, optimizers, random, signal  # noqa: F401
 from neuroflow.backend.dtypes import (  # noqa: F401
     DType,
     as_dtype,

@@ -11,6 +11,7 @@ import functools
 
 import numpy as np
 
+from neuroflow.backend import threads
 from neuroflow.core import debugging, errors
 from neuroflow.core.debugging import STATE as numerics
 from neuroflow.core.op import CONST, PLACEHOLDER
@@ -106,6 +107,7 @@ class Plan:
                 continue
             schedule.append((op, inputs))
         self.num_ops = len(schedule)
+        self.owned = any(op.type in threads.SPLITTING_OPS for op, _ in schedule)
         self._allocate(schedule, constants, alias, fed, variable_reads)
 
     def _allocate(self, schedule, constants, alias, fed, variable_reads):
@@ -194,6 +196,9 @@ class Plan:
             value = variable._value
             vals[s] = value if value is not None else read_variable_kernel(variable)
         step = None
+        owned = threads.owned() if self.owned else None
+        if owned is not None:
+            owned.__enter__()
         try:
             for step in self.steps:
                 fn, ins, out, n = step
@@ -219,6 +224,9 @@ class Plan:
             raise errors.InvalidArgumentError(
                 f"{op.type} op '{op.name}': {err} (input shapes: "
                 f"{', '.join(shape_str(np.shape(vals[i])) for i in step[1])})") from err
+        finally:
+            if owned is not None:
+                owned.__exit__()
         return [np.array(vals[s]) if copy else vals[s]
                 for s, copy in zip(self.fetch_slots, self.fetch_copy)]
 

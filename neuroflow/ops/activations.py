@@ -12,10 +12,11 @@ import math
 
 import numpy as np
 
-from neuroflow.backend import dtypes
+from neuroflow.backend import dtypes, threads
 from neuroflow.core.op import convert_to_tensor, primitive
 from neuroflow.ops import shapes
 from neuroflow.ops.array import zeros_like
+from neuroflow.ops.conv_runtime import outputs
 from neuroflow.ops.math import abs as math_abs
 from neuroflow.ops.math import add, cast, divide, erf, multiply, sigmoid, subtract, tanh
 from neuroflow.ops.softmax import float_input, log_softmax, softmax
@@ -27,9 +28,20 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 # -- the ReLU family ------------------------------------------------------------------------
 
 
+def _big(x):
+    """A recycled output for a big contiguous float array (split over the threads), or
+    None: NumPy allocates as usual."""
+    if x.size >= threads.MIN_SPLIT and x.dtype.kind == "f" and x.flags.c_contiguous:
+        return outputs.empty(x.shape, x.dtype)
+    return None
+
+
 @primitive("Relu", shape=shapes.same_shape)
 def _relu(x):
-    return np.maximum(x, 0)
+    out = _big(x)
+    if out is None:
+        return np.maximum(x, 0)
+    return threads.elementwise(lambda o, a: np.maximum(a, 0, out=o), out, x)
 
 
 @_relu.defgrad
@@ -39,7 +51,10 @@ def _relu_grad(op, dy):
 
 @primitive("ReluGrad", shape=shapes.same_shape)
 def _relu_backprop(dy, y):
-    return dy * (y > 0)
+    out = _big(dy) if dy.shape == y.shape else None
+    if out is None:
+        return dy * (y > 0)
+    return threads.elementwise(lambda o, d, a: np.multiply(d, a > 0, out=o), out, dy, y)
 
 
 @_relu_backprop.defgrad

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuroflow.backend import threads
 from neuroflow.core.graph import Operation
 from neuroflow.core.op import Spec, primitive
 from neuroflow.core.tensor import Tensor, shape_str
@@ -224,6 +225,9 @@ def _check_bias(vs, bs, data_format):
                              f"dimension ({c}) of value shape {shape_str(vs)}")
 
 
+threads.SPLITTING_OPS.update(("Conv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput"))
+
+
 @primitive("BiasAdd", shape=_bias_add_spec)
 def _bias_add(value, bias, data_format):
     _check_bias(value.shape, bias.shape, data_format)
@@ -234,7 +238,10 @@ def _bias_add(value, bias, data_format):
         # a bias tiled along the row lets NumPy add long contiguous runs, not C at a time
         row = value.shape[-2] * value.shape[-1]
         out = outputs.empty(value.shape, value.dtype)
-        np.add(value.reshape(-1, row), np.tile(bias, value.shape[-2]), out=out.reshape(-1, row))
+        rows, tiled, out_rows = value.reshape(-1, row), np.tile(bias, value.shape[-2]), \
+            out.reshape(-1, row)
+        threads.run(lambda a, b: np.add(rows[a:b], tiled, out=out_rows[a:b]),
+                    threads.split(len(rows), threads.MIN_SPLIT // row + 1))
         return out
     return value + bias
 
@@ -251,7 +258,10 @@ def _bias_add_grad(dy, data_format):
     if axis == dy.ndim - 1 and dy.flags.c_contiguous and dy.dtype.kind in "fc":
         # a GEMV with ones sums the rows several times faster than sum(axis=0)
         rows = dy.reshape(-1, dy.shape[-1])
-        return np.ones(rows.shape[0], dy.dtype) @ rows
+        ones = np.ones(rows.shape[0], dy.dtype)
+        parts = threads.run(lambda a, b: ones[a:b] @ rows[a:b],
+                            threads.split(len(rows), threads.MIN_SPLIT // rows.shape[1] + 1))
+        return parts[0] if len(parts) == 1 else np.add.reduce(parts)
     return dy.sum(axis=tuple(a for a in range(dy.ndim) if a != axis))
 
 

@@ -1,15 +1,15 @@
 """NumPy kernels of the convolution primitives in conv.py (arrays in, new arrays out).
 
-Every kernel works through the batch a few items at a time, so that each piece's scratch
-arrays stay in the core's cache; with several BLAS threads, the GEMMs are made big enough
-for the BLAS to split (``conv_runtime.blas_threads``). Outputs come from
+Every kernel splits the batch over the threads (``backend.threads``: one part per thread,
+a 1-thread BLAS in each), and each part works through its items a few at a time, so that
+each piece's scratch arrays stay in the core's cache. Outputs come from
 ``conv_runtime.outputs`` (recycled).
 
 Forward: per piece, im2col patches (a copy of a strided window view; runs of kw*C values)
 then one GEMM into the output rows. When a gradient will follow, the forward pass may keep
 the whole patch matrix in ``patch_cache`` (see KEEP_PATCHES_RATIO) and the filter gradient
-is one GEMM over it; otherwise the filter gradient gathers the patches again, piece by
-piece, and sums one GEMM per piece. The input gradient takes, per piece, one small GEMM
+is one GEMM per thread over it; otherwise the filter gradient gathers the patches again,
+piece by piece, and sums one GEMM per piece. The input gradient takes, per piece, one small GEMM
 per filter tap (each tap's contribution, contiguous), then adds them onto the result: as
 flat offsets when the convolution has stride 1 and keeps the grid (SAME), on strided
 slices otherwise. Nothing pads the gradient, crops it, or scatters with np.add.at.
@@ -22,10 +22,11 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from neuroflow.backend import threads
 from neuroflow.core.context import ctx
 from neuroflow.core.tensor import shape_str
 from neuroflow.ops import im2col
-from neuroflow.ops.conv_runtime import blas_threads, outputs, patch_cache, workspace
+from neuroflow.ops.conv_runtime import outputs, patch_cache, workspace
 from neuroflow.ops.im2col import (
     channel_dim,
     from_channels_last,
@@ -39,23 +40,20 @@ from neuroflow.ops.im2col import (
 # (an RGB or grayscale first layer), and the GEMMs take the transposed operand for free.
 FEW_CHANNELS = 4
 
-# On one BLAS thread, the forward pass and the filter gradient gather the patches of about
-# this many bytes of rows at a time: a piece stays in the core's L2 cache between its copy
-# and its GEMM. On several, a piece's GEMM is too small for the BLAS to split well.
+# The forward pass and the filter gradient gather the patches of about this many bytes of
+# rows at a time: a piece stays in the core's L2 cache between its copy and its GEMM.
 PIECE_BYTES = 1 << 20
 
 # The forward pass keeps its patches for the filter gradient, when one will follow, if they
-# have at most this many columns per output channel (on one BLAS thread: writing a bigger
-# patch matrix out of the cache costs the forward pass more than gathering it again costs
-# the gradient), or always on several BLAS threads (then the forward pass and the filter
-# gradient are each one whole-batch GEMM, which the BLAS splits well), up to MAX_KEPT_BYTES.
+# have at most this many columns per output channel (writing a bigger patch matrix out of
+# the cache costs the forward pass more than gathering it again costs the gradient), up to
+# MAX_KEPT_BYTES.
 KEEP_PATCHES_RATIO = 1
 MAX_KEPT_BYTES = 1 << 27
 
 # The input gradient's per-tap GEMMs take about this many multiply-adds (rows * out_channels
-# * in_channels) per piece on one BLAS thread: OpenBLAS multiplies matrices up to 100**3
-# multiply-adds with its small-matrix kernels, with no packing, markedly faster on these
-# thin shapes. On several threads, pieces ten times bigger, for the BLAS to split.
+# * in_channels) per piece: OpenBLAS multiplies matrices up to 100**3 multiply-adds with its
+# small-matrix kernels, with no packing, markedly faster on these thin shapes.
 GRAD_PIECE_MACS = 10 ** 6
 
 
@@ -86,10 +84,15 @@ def check_out(spatial, expected, dy_shape):
 
 
 
-def _pieces(batch, per_item, budget):
+def _parts(batch):
+    """The batch ranges the threads take (each then goes piece by piece)."""
+    return threads.split(batch, always=True)
+
+
+def _pieces(stop, per_item, budget, start=0):
     """(start, stop) batch ranges of about ``budget`` units each (at least one item)."""
     step = max(1, int(budget // max(per_item, 1)))
-    return [(a, min(a + step, batch)) for a in range(0, batch, step)]
+    return [(a, min(a + step, stop)) for a in range(start, stop, step)]
 
 
 class Patches:
@@ -133,10 +136,10 @@ class Patches:
         workspace.release(self._scratch)
         self._scratch = None
 
-    def pieces(self):
-        """Batch ranges whose patches take about PIECE_BYTES each."""
-        return _pieces(self.xc.shape[0], self.depth * self.per_item * self.xc.itemsize,
-                       PIECE_BYTES)
+    def pieces(self, start, stop):
+        """Ranges of batch items start..stop whose patches take about PIECE_BYTES each."""
+        return _pieces(stop, self.depth * self.per_item * self.xc.itemsize, PIECE_BYTES,
+                       start)
 
     def shape(self, items):
         rows = items * self.per_item
@@ -181,30 +184,26 @@ def forward(x, w, strides, dilations, padding, data_format, keep_patches=False):
         return from_channels_last((xc.reshape(rows, gather.depth) @ wm).reshape(shape),
                                   data_format)
     out = outputs.empty(shape, np.result_type(x.dtype, w.dtype))
-    out_rows = out.reshape(rows, depth)
-    threads = blas_threads()
-    keep = (keep_patches or bool(ctx.tapes)) and (
-        gather.depth <= KEEP_PATCHES_RATIO * depth or threads > 1) and (
-        rows * gather.depth * xc.itemsize <= MAX_KEPT_BYTES)
+    out_rows, per_item = out.reshape(rows, depth), gather.per_item
+    keep = (keep_patches or bool(ctx.tapes)) and gather.depth <= KEEP_PATCHES_RATIO * depth \
+        and rows * gather.depth * xc.itemsize <= MAX_KEPT_BYTES
     with gather:
+        whole = workspace.empty(gather.shape(batch), xc.dtype) if keep else None
+
+        def part(start, stop):
+            for a, b in gather.pieces(start, stop):
+                patches = gather.rows_of(whole, a, b) if keep else workspace.empty(
+                    gather.shape(b - a), xc.dtype)
+                gather.fill(patches, a, b)
+                np.matmul(gather.cols(patches), wm, out=out_rows[a * per_item:b * per_item])
+                if not keep:
+                    workspace.release(patches)
+
+        threads.run(part, _parts(batch))
         if keep:
-            whole = workspace.empty(gather.shape(batch), xc.dtype)
-            pieces = [(0, batch)] if threads > 1 else gather.pieces()
-            for a, b in pieces:
-                part = gather.rows_of(whole, a, b)
-                gather.fill(part, a, b)
-                np.matmul(gather.cols(part), wm, out=out_rows[a * gather.per_item:
-                                                              b * gather.per_item])
             patch_cache.put(x, _patch_key(x, ksizes, strides, dilations, padding,
                                           data_format), (gather.cols(whole), whole),
                             whole.nbytes)
-        else:
-            for a, b in gather.pieces():
-                part = workspace.empty(gather.shape(b - a), xc.dtype)
-                gather.fill(part, a, b)
-                np.matmul(gather.cols(part), wm, out=out_rows[a * gather.per_item:
-                                                              b * gather.per_item])
-                workspace.release(part)
     return from_channels_last(out, data_format)
 
 
@@ -223,21 +222,37 @@ def filter_grad(x, w_shape, dy, strides, dilations, padding, data_format):
     cached = patch_cache.get(x, _patch_key(x, ksizes, strides, dilations, padding,
                                            data_format), take=True)
     if cached is not None:
-        dw = cached[0].T @ dy_rows
+        patches, per_item = cached[0], len(dy_rows) // max(x.shape[0], 1)
+        parts = threads.run(lambda a, b: patches[a * per_item:b * per_item].T
+                            @ dy_rows[a * per_item:b * per_item], _parts(x.shape[0]))
         workspace.release(cached[1])  # taken from the cache: nothing else holds it now
-        return dw.astype(dtype, copy=False).reshape(w_shape)
+        return _sum(parts).astype(dtype, copy=False).reshape(w_shape)
     gather = Patches(xc, ksizes, strides, dilations, pads, out_sizes)
-    total = None
-    with gather:
-        for a, b in gather.pieces():
-            part = workspace.empty(gather.shape(b - a), xc.dtype)
-            gather.fill(part, a, b)
-            product = gather.cols(part).T @ dy_rows[a * gather.per_item:b * gather.per_item]
-            workspace.release(part)
+
+    def part(start, stop):
+        total = None
+        for a, b in gather.pieces(start, stop):
+            patches = workspace.empty(gather.shape(b - a), xc.dtype)
+            gather.fill(patches, a, b)
+            product = gather.cols(patches).T @ dy_rows[a * gather.per_item:
+                                                       b * gather.per_item]
+            workspace.release(patches)
             total = product if total is None else np.add(total, product, out=total)
-    if total is None:  # an empty batch
+        return total
+
+    with gather:
+        parts = [p for p in threads.run(part, _parts(x.shape[0])) if p is not None]
+    if not parts:  # an empty batch
         return np.zeros(w_shape, dtype)
-    return total.astype(dtype, copy=False).reshape(w_shape)
+    return _sum(parts).astype(dtype, copy=False).reshape(w_shape)
+
+
+def _sum(parts):
+    """The sum of the threads' partial results (the first one is added into)."""
+    total = parts[0]
+    for p in parts[1:]:
+        total += p
+    return total
 
 
 def input_grad(x_shape, w, dy, strides, dilations, padding, data_format):
@@ -269,9 +284,11 @@ def input_grad(x_shape, w, dy, strides, dilations, padding, data_format):
         add(products.reshape((taps, b - a) + tuple(out_sizes) + (channels,)), dx[a:b])
         workspace.release(products)
 
-    budget = GRAD_PIECE_MACS * (1 if blas_threads() == 1 else 10)
-    for a, b in _pieces(batch, cells * depth * channels, budget):
-        piece(a, b)
+    def part(start, stop):
+        for a, b in _pieces(stop, cells * depth * channels, GRAD_PIECE_MACS, start):
+            piece(a, b)
+
+    threads.run(part, _parts(batch))
     return from_channels_last(dx, data_format)
 
 

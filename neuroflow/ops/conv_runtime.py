@@ -1,6 +1,6 @@
 """The runtime of the convolution and pooling kernels: what a forward kernel leaves for its
 gradient (``patch_cache``, ``argmax_cache``), recycled scratch buffers (``workspace``) and
-output arrays (``outputs``), and how many threads the BLAS splits a GEMM over.
+output arrays (``outputs``).
 
 Why recycle: a fresh multi-megabyte array costs a page fault per 4 KiB page the first time
 it is written (several microseconds each on these machines), and glibc hands big freed
@@ -9,7 +9,6 @@ that every step.
 """
 from __future__ import annotations
 
-import ctypes
 import sys
 import threading
 import weakref
@@ -184,50 +183,6 @@ class Recycler:
 
 
 outputs = Recycler()
-
-
-# -- the BLAS's threads -----------------------------------------------------------------------
-
-# None: ask NumPy's BLAS how many threads it uses; an int overrides the answer (tests).
-BLAS_THREADS = None
-_blas_getter = None  # ctypes function returning the BLAS thread count; False: not found
-
-
-def _find_blas_getter():
-    """openblas_get_num_threads of the OpenBLAS NumPy loaded (Linux: found in the process's
-    memory map; the name carries the build's prefix and suffix), or False."""
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
-    except OSError:
-        return False
-    for path in sorted(paths):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for name in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
-                     "openblas_get_num_threads"):
-            fn = getattr(lib, name, None)
-            if fn is not None:
-                fn.restype, fn.argtypes = ctypes.c_int, []
-                return fn
-    return False
-
-
-def blas_threads() -> int:
-    """How many threads NumPy's BLAS splits a big GEMM over (``threadpoolctl`` sets it);
-    1 when it cannot be asked. Kernels size their GEMMs by it: on one thread, pieces that
-    stay in the core's cache are fastest; on several, whole-batch GEMMs, which the BLAS
-    splits well (a piece's GEMM is too small to split well). Kernels do not start threads
-    of their own: measured on 2 cores, elementwise work split over Python threads gained
-    nothing next to the BLAS's own threads, which spin between calls."""
-    if BLAS_THREADS is not None:
-        return max(1, BLAS_THREADS)
-    global _blas_getter
-    if _blas_getter is None:
-        _blas_getter = _find_blas_getter()
-    return max(1, _blas_getter()) if _blas_getter else 1
 
 
 __all__ = []

@@ -19,7 +19,6 @@ from neuroflow.ops.conv_runtime import (  # noqa: F401
     Recycler,
     Workspace,
     argmax_cache,
-    blas_threads,
     outputs,
     patch_cache,
     workspace,

@@ -12,9 +12,11 @@ import math
 
 import numpy as np
 
+from neuroflow.backend import threads
 from neuroflow.core.op import Spec, convert_to_tensor, primitive
 from neuroflow.core.tensor import shape_str
 from neuroflow.ops.broadcast import unbroadcast
+from neuroflow.ops.conv_runtime import outputs
 from neuroflow.ops.einsum import einsum, tensordot
 from neuroflow.ops.shapes import broadcast_shapes, normalize_axis
 
@@ -42,6 +44,21 @@ def _t(x):
     return np.swapaxes(x, -1, -2)
 
 
+# A 2-D product of at least this many multiply-adds is split by rows over the threads.
+PARALLEL_MACS = 1 << 22
+
+
+def _product(a, b):
+    """``a @ b``; a big 2-D product as one GEMM per thread over its rows."""
+    if a.ndim == 2 and b.ndim == 2 and a.shape[0] * a.shape[1] * b.shape[1] >= PARALLEL_MACS:
+        parts = threads.split(a.shape[0], min_part=16)
+        if len(parts) > 1 and a.dtype == b.dtype and a.dtype.kind in "fc":
+            out = outputs.empty((a.shape[0], b.shape[1]), a.dtype)
+            threads.run(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), parts)
+            return out
+    return np.matmul(a, b)
+
+
 @primitive("MatMul", shape=_matmul_spec)
 def _matmul(a, b, transpose_a=False, transpose_b=False):
     if a.ndim < 2 or b.ndim < 2:
@@ -52,9 +69,9 @@ def _matmul(a, b, transpose_a=False, transpose_b=False):
         # A stack of matrices times one matrix is one big GEMM, not a loop of small ones.
         rows = a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
         if rows.shape[-1] == bt.shape[0]:
-            return np.matmul(rows, bt).reshape(a.shape[:-1] + (bt.shape[-1],))
+            return _product(rows, bt).reshape(a.shape[:-1] + (bt.shape[-1],))
     try:
-        return np.matmul(_t(a) if transpose_a else a, bt)
+        return _product(_t(a) if transpose_a else a, bt)
     except ValueError:  # NumPy words it as a gufunc signature; say it as the shape rule does
         ka, kb = a.shape[-2 if transpose_a else -1], b.shape[-1 if transpose_b else -2]
         if ka == kb:

@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from neuroflow.backend import threads
 from neuroflow.core.context import ctx
 from neuroflow.core.graph import Operation
 from neuroflow.core.op import Spec, primitive
@@ -148,9 +149,16 @@ def _avg_counts(in_sizes, out_sizes, ksize, strides, pads, dtype):
 PIECE_BYTES = 1 << 20
 
 
-def _pieces(a, per_item_bytes):
-    step = max(1, PIECE_BYTES // max(per_item_bytes, 1))
-    return [(i, min(i + step, a.shape[0])) for i in range(0, a.shape[0], step)]
+def _run_pieces(fn, a):
+    """``fn(start, stop)`` over the batch of ``a``: split over the threads, and each
+    thread's part a piece of about PIECE_BYTES at a time."""
+    step = max(1, PIECE_BYTES // max(a[:1].nbytes, 1))
+
+    def part(start, stop):
+        for i in range(start, stop, step):
+            fn(i, min(i + step, stop))
+
+    threads.run(part, threads.split(a.shape[0], always=True))
 
 
 # -- max pooling -----------------------------------------------------------------------------
@@ -173,8 +181,7 @@ def _max_pool(x, ksize, strides, padding, data_format, keep_argmax=False):
         out = outputs.empty(shape, x.dtype)
         winner = outputs.empty(shape, index_type) if keep else None
         xt, tile_taps = tile_view(xc, ksize)
-        for a, b in _pieces(xc, xc[:1].nbytes):
-            max_tiles(xt, tile_taps, out, winner, a, b)
+        _run_pieces(lambda a, b: max_tiles(xt, tile_taps, out, winner, a, b), xc)
         taps = ()
     for number, out_idx, in_idx in taps:
         window = xc[in_idx]
@@ -220,8 +227,7 @@ def _max_pool_grad(x, y, dy, ksize, strides, padding, data_format):
     dx = outputs.empty(xc.shape, dy.dtype)
     if tiles and winner is not None and winner.shape == yc.shape:
         dxt, tile_taps = tile_view(dx, ksize)
-        for a, b in _pieces(dx, dx[:1].nbytes):
-            route_tiles(dyc, winner, dxt, tile_taps, a, b)
+        _run_pieces(lambda a, b: route_tiles(dyc, winner, dxt, tile_taps, a, b), dx)
         return from_channels_last(dx, data_format)
     if not tiles:
         dx[...] = 0
@@ -236,6 +242,9 @@ def _max_pool_grad(x, y, dy, ksize, strides, padding, data_format):
         else:
             np.add(target, dyc[out_idx] * mask, out=target)
     return from_channels_last(dx, data_format)
+
+
+threads.SPLITTING_OPS.update(("MaxPool", "MaxPoolGrad"))
 
 
 @primitive("MaxPoolGradGrad", shape=_like_output)

@@ -16,6 +16,7 @@ import threading
 
 import numpy as np
 
+from neuroflow.backend import threads
 from neuroflow.core import errors
 from neuroflow.core.op import REGISTRY, OpDef, Spec, primitive
 from neuroflow.core.tensor import shape_str
@@ -215,26 +216,41 @@ def apply_adam(grad, lr, beta_1_power, beta_2_power, variable, m, v, vhat=None, 
     dtype = var.dtype
     one = dtype.type(1)
     alpha = lr * np.sqrt(one - dtype.type(beta_2_power)) / (one - dtype.type(beta_1_power))
-    work = _work(var)
-    if weight_decay:
-        _decay(var, weight_decay, lr, work)
-    m_v, v_v = _array(m), _array(v)
-    np.subtract(grad, m_v, out=work)
-    work *= dtype.type(1.0 - beta_1)
-    m_v += work
-    np.multiply(grad, grad, out=work)
-    work -= v_v
-    work *= dtype.type(1.0 - beta_2)
-    v_v += work
-    if vhat is not None:
-        vhat_v = _array(vhat)
-        v_v = np.maximum(vhat_v, v_v, out=vhat_v)
-    np.sqrt(v_v, out=work)
-    work += dtype.type(epsilon)
-    np.divide(m_v, work, out=work)
-    work *= alpha
-    var -= work
+    arrays = [var, grad, _array(m), _array(v)] + ([] if vhat is None else [_array(vhat)])
+    consts = (dtype.type(1.0 - beta_1), dtype.type(1.0 - beta_2), dtype.type(epsilon))
+
+    def update(var, grad, m_v, v_v, vhat_v=None):
+        work = _work(var)
+        if weight_decay:
+            _decay(var, weight_decay, lr, work)
+        np.subtract(grad, m_v, out=work)
+        work *= consts[0]
+        m_v += work
+        np.multiply(grad, grad, out=work)
+        work -= v_v
+        work *= consts[1]
+        v_v += work
+        if vhat_v is not None:
+            v_v = np.maximum(vhat_v, v_v, out=vhat_v)
+        np.sqrt(v_v, out=work)
+        work += consts[2]
+        np.divide(m_v, work, out=work)
+        work *= alpha
+        var -= work
+
+    _split_update(update, arrays)
     return ()
+
+
+def _split_update(update, arrays):
+    """``update(*arrays)``, an elementwise in-place rule; on big contiguous variables, one
+    flat part per thread (each with its own scratch buffers)."""
+    if arrays[0].size < threads.MIN_SPLIT or not all(a.flags.c_contiguous for a in arrays):
+        update(*arrays)
+        return
+    flats = [a.reshape(-1) for a in arrays]
+    threads.run(lambda a, b: update(*[f[a:b] for f in flats]),
+                threads.split(flats[0].size, threads.MIN_SPLIT))
 
 
 def _beta_powers_spec(step, beta_1, beta_2, dtype):

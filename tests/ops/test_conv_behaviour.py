@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import neuroflow as nf
+from neuroflow.backend import threads
 from neuroflow.compat import v1
 from neuroflow.core import errors
 from neuroflow.ops import conv_kernels, conv_runtime, im2col
@@ -117,9 +118,9 @@ def test_float32_stays_float32():
 
 
 def test_filter_gradient_reuses_small_forward_patches(monkeypatch):
-    """On one BLAS thread, patches no bigger than the output (few input channels) are kept
-    for the filter gradient; bigger ones are gathered again instead."""
-    monkeypatch.setattr(conv_runtime, "BLAS_THREADS", 1)
+    """Patches no bigger than the output (few input channels) are kept for the filter
+    gradient; bigger ones are gathered again instead."""
+    monkeypatch.setattr(threads, "BLAS_THREADS", 1)
     x = nf.constant(_uniform((2, 6, 6, 2), 0).astype(np.float32))
     w = nf.constant(_uniform((3, 3, 2, 32), 1).astype(np.float32))
     im2col.patch_cache.clear()
@@ -139,12 +140,6 @@ def test_filter_gradient_reuses_small_forward_patches(monkeypatch):
         tape.watch(wide)
         nf.nn.conv2d(x, wide, 1, "SAME")  # 18 patch columns for 4 output channels
     assert len(im2col.patch_cache) == 0
-    monkeypatch.setattr(conv_runtime, "BLAS_THREADS", 2)  # whole-batch GEMMs: kept
-    with nf.GradientTape() as tape:
-        tape.watch(wide)
-        nf.nn.conv2d(x, wide, 1, "SAME")
-    assert len(im2col.patch_cache) == 1
-    im2col.patch_cache.clear()
 
 
 def test_patch_cache_is_released_with_its_input():
@@ -213,8 +208,8 @@ def test_kernels_give_the_same_results_piece_by_piece(monkeypatch, strides, padd
     for name in ("PIECE_BYTES", "GRAD_PIECE_MACS"):
         monkeypatch.setattr(conv_kernels, name, 1)  # one batch item per piece
     assert len(conv_kernels._pieces(5, 100, 1)) == 5
-    for threads in (1, 2):  # the BLAS thread count picks how big the GEMMs are
-        monkeypatch.setattr(conv_runtime, "BLAS_THREADS", threads)
+    for count in (1, 2):  # one part, or the batch split over two threads
+        monkeypatch.setattr(threads, "BLAS_THREADS", count)
         pieces = _conv_and_grads(x, w, strides, padding, data_format)
         for a, b in zip(whole, pieces):
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)
@@ -272,26 +267,26 @@ GEOMETRIES = [  # x shape (NHWC), filter shape, strides, dilations, padding
 
 
 @pytest.mark.parametrize("geometry", GEOMETRIES, ids=lambda g: f"{g[0]}-{g[1]}-{g[4]}")
-@pytest.mark.parametrize("threads, pieces, keep", [
+@pytest.mark.parametrize("count, pieces, keep", [
     (1, "one", False), (1, "many", False), (1, "many", True), (2, "one", True),
-    (2, "many", False),
+    (2, "many", False), (3, "many", True),
 ])
-def test_kernels_match_a_direct_definition(monkeypatch, geometry, threads, pieces, keep):
-    """keep: the forward pass keeps its patches when the policy allows (one BLAS thread:
-    few channels only; several: always) and the filter gradient takes them."""
+def test_kernels_match_a_direct_definition(monkeypatch, geometry, count, pieces, keep):
+    """count: threads the batch is split over; keep: the forward pass keeps its patches
+    when the policy allows (few channels only) and the filter gradient takes them."""
     x_shape, w_shape, strides, dilations, padding = geometry
     rng = _rng(sum(x_shape) + sum(w_shape))
     x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
     pad = padding if isinstance(padding, str) else tuple(tuple(p) for p in padding)
     attrs = dict(strides=strides, dilations=dilations, padding=pad, data_format="NHWC")
-    monkeypatch.setattr(conv_runtime, "BLAS_THREADS", threads)
+    monkeypatch.setattr(threads, "BLAS_THREADS", count)
     if pieces == "many":
         for name in ("PIECE_BYTES", "GRAD_PIECE_MACS"):
             monkeypatch.setattr(conv_kernels, name, 1)
     im2col.patch_cache.clear()
     y = conv_kernels.forward(x, w, keep_patches=keep, **attrs)
     kept = len(im2col.patch_cache)
-    assert kept == (keep and (threads > 1 or x_shape[-1] * np.prod(w_shape[:2]) <= w_shape[-1]))
+    assert kept == (keep and x_shape[-1] * np.prod(w_shape[:2]) <= w_shape[-1])
     dy = rng.standard_normal(y.shape)
     y_want, dx_want, dw_want = _reference(x, w, dy, strides, dilations, padding)
     np.testing.assert_allclose(y, y_want, rtol=1e-12, atol=1e-12)
@@ -364,19 +359,6 @@ def test_recycled_array_forgets_what_was_cached_for_it():
     again = pool.empty((200, 200), np.float32)
     assert id(again) == address  # the same array, about to hold new values
     assert conv_runtime.argmax_cache.get(again, "key") is None
-
-
-def test_blas_threads(monkeypatch):
-    monkeypatch.setattr(conv_runtime, "BLAS_THREADS", 3)
-    assert conv_runtime.blas_threads() == 3
-    monkeypatch.setattr(conv_runtime, "BLAS_THREADS", None)
-    assert conv_runtime.blas_threads() >= 1  # the BLAS's count, or 1 when unknown
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return
-    with threadpool_limits(1):
-        assert conv_runtime.blas_threads() == 1
 
 
 def test_workspace_recycles_released_buffers():
