@@ -12,7 +12,7 @@ import functools
 import numpy as np
 
 from neuroflow.backend import threads
-from neuroflow.core import debugging, errors
+from neuroflow.core import debugging, errors, fusion
 from neuroflow.core.debugging import STATE as numerics
 from neuroflow.core.op import CONST, PLACEHOLDER
 from neuroflow.core.tensor import shape_str
@@ -96,7 +96,8 @@ class Plan:
             if op.op_def is READ_VARIABLE:
                 variable_reads.append(op)
                 continue
-            if _is_pure(op.op_def) and inputs and _foldable(op.op_def, inputs, constants):
+            if _is_pure(op.op_def) and inputs and fusion.OPTIONS["constant_folding"] \
+                    and _foldable(op.op_def, inputs, constants):
                 values = (constants[t] if t in constants else np.zeros(t.shape, t.dtype.np_dtype)
                           for t in inputs)
                 with np.errstate(all="ignore"):
@@ -106,6 +107,7 @@ class Plan:
                     constants[t] = v
                 continue
             schedule.append((op, inputs))
+        schedule = fusion.fuse(schedule, [alias.get(t, t) for t in self.fetches])
         self.num_ops = len(schedule)
         self.owned = any(op.type in threads.SPLITTING_OPS for op, _ in schedule)
         self._allocate(schedule, constants, alias, fed, variable_reads)

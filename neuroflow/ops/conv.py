@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from neuroflow.backend import threads
+from neuroflow.core import fusion
 from neuroflow.core.graph import Operation
 from neuroflow.core.op import Spec, primitive
 from neuroflow.core.tensor import Tensor, shape_str
@@ -225,7 +226,47 @@ def _check_bias(vs, bs, data_format):
                              f"dimension ({c}) of value shape {shape_str(vs)}")
 
 
-threads.SPLITTING_OPS.update(("Conv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput"))
+# -- Conv2D + BiasAdd (+ Relu), fused by the compiler ---------------------------------------
+
+
+def _channels_last(data_format):
+    return data_format is None or not data_format.upper().startswith("NC")
+
+
+def _fused_conv(x, w, bias, strides, dilations, padding, data_format, keep_patches=False,
+                relu=False):
+    _check_bias(x.shape[:-1] + (w.shape[-1],), bias.shape, data_format)
+    return kernels.forward(x, w, strides, dilations, padding, data_format, keep_patches,
+                           epilogue=kernels.bias_epilogue(bias, relu))
+
+
+_FUSED_CONV = fusion.FusedDef("_FusedConv2D", _fused_conv)
+
+
+def _fuse_conv(op, inputs, chain):
+    """Conv2D -> BiasAdd (-> Relu), channels last, into one kernel (TensorFlow's remapper
+    makes the same _FusedConv2D)."""
+    if op.type == "Relu":
+        bias_add = chain(inputs[0], "BiasAdd")
+        if bias_add is None:
+            return None
+        ops = [bias_add[0], op]
+    elif op.type == "BiasAdd":
+        bias_add, ops = (op, inputs), [op]
+    else:
+        return None
+    if not _channels_last(bias_add[0].attrs.get("data_format")):
+        return None
+    conv = chain(bias_add[1][0], "Conv2D")
+    if conv is None or not _channels_last(conv[0].attrs.get("data_format")):
+        return None
+    attrs = dict(conv[0].attrs, relu=op.type == "Relu")
+    return fusion.Fused(_FUSED_CONV, conv[1] + bias_add[1][1:], attrs, [conv[0]] + ops)
+
+
+fusion.RULES.append(_fuse_conv)
+threads.SPLITTING_OPS.update(("Conv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput",
+                              "_FusedConv2D"))
 
 
 @primitive("BiasAdd", shape=_bias_add_spec)

@@ -1,0 +1,124 @@
+"""The compiler's fusion pass ("remapping"): fused plans compute what unfused ones do."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import neuroflow as nf
+from neuroflow.compat import v1
+from neuroflow.core import compiler, fusion
+
+
+@pytest.fixture
+def options():
+    saved = dict(fusion.OPTIONS)
+    yield
+    fusion.OPTIONS.update(saved)
+
+
+def _rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def _conv_graph(data_format="NHWC", relu=True, fetch_conv=False):
+    graph = nf.Graph()
+    with graph.as_default():
+        shape = [None, 8, 8, 3] if data_format == "NHWC" else [None, 3, 8, 8]
+        x = v1.placeholder(nf.float32, shape)
+        w = nf.constant(_rng(1).standard_normal((3, 3, 3, 4)).astype(np.float32))
+        b = nf.constant(_rng(2).standard_normal(4).astype(np.float32))
+        conv = nf.nn.conv2d(x, w, 1, "SAME", data_format=data_format)
+        y = nf.nn.bias_add(conv, b, data_format=data_format)
+        if relu:
+            y = nf.nn.relu(y)
+        loss = nf.reduce_sum(nf.multiply(y, y))
+        grads = nf.gradients(loss, [x])
+    fetches = [y, grads[0]] + ([conv] if fetch_conv else [])
+    value = _rng(3).standard_normal([2] + shape[1:]).astype(np.float32)
+    return fetches, x, value
+
+
+def _run(fetches, x, value):
+    plan = compiler.Plan(fetches, [x])
+    return plan, plan.run([value])
+
+
+@pytest.mark.parametrize("relu", [True, False])
+def test_conv_bias_relu_is_one_kernel_and_gives_the_same_values(options, relu):
+    fetches, x, value = _conv_graph(relu=relu)
+    plan, fused = _run(fetches, x, value)
+    types = [op.type for op in plan._step_ops]
+    assert "_FusedConv2D" in types and "BiasAdd" not in types
+    assert types.count("Relu") == 0
+    nf.config.optimizer.set_experimental_options({"remapping": False})
+    plan, plain = _run(fetches, x, value)
+    assert "_FusedConv2D" not in [op.type for op in plan._step_ops]
+    for a, b in zip(fused, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_no_fusion_when_an_intermediate_is_read_elsewhere_or_channels_first(options):
+    fetches, x, value = _conv_graph(fetch_conv=True)
+    plan, fused = _run(fetches, x, value)
+    assert "Conv2D" in [op.type for op in plan._step_ops]
+    fetches2, x2, value2 = _conv_graph(data_format="NCHW")
+    plan2, _ = _run(fetches2, x2, value2)
+    assert "_FusedConv2D" not in [op.type for op in plan2._step_ops]
+    nf.config.optimizer.set_experimental_options({"remapping": False})
+    _, plain = _run(fetches, x, value)
+    for a, b in zip(fused, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_fused_step_errors_name_the_layer(options):
+    model = nf.keras.Sequential([nf.keras.Input((6, 6, 2)),
+                                 nf.keras.layers.Conv2D(3, 3, activation="relu",
+                                                        name="conv")])
+    nf.debugging.enable_check_numerics()
+    try:
+        with pytest.raises(nf.errors.InvalidArgumentError, match="conv"):
+            model.predict(np.full((1, 6, 6, 2), np.nan, np.float32), verbose=0)
+    finally:
+        nf.debugging.disable_check_numerics()
+
+
+def _fit_losses(seed=0):
+    nf.keras.utils.set_random_seed(seed)
+    model = nf.keras.Sequential([
+        nf.keras.Input((10, 10, 2)),
+        nf.keras.layers.Conv2D(6, 3, padding="same", activation="relu"),
+        nf.keras.layers.MaxPooling2D(2),
+        nf.keras.layers.Conv2D(4, 3, activation="relu"),
+        nf.keras.layers.Flatten(),
+        nf.keras.layers.Dense(3)])
+    model.compile("adam", nf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    rng = _rng(seed)
+    x = rng.standard_normal((64, 10, 10, 2)).astype(np.float32)
+    y = rng.integers(0, 3, 64)
+    history = model.fit(x, y, batch_size=16, epochs=3, verbose=0, shuffle=False)
+    return history.history["loss"], model.get_weights()
+
+
+def test_fit_gives_the_same_losses_and_weights_fused_and_unfused(options):
+    fused = _fit_losses()
+    nf.config.optimizer.set_experimental_options({"remapping": False})
+    plain = _fit_losses()
+    np.testing.assert_allclose(fused[0], plain[0], rtol=1e-6)
+    for a, b in zip(fused[1], plain[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_optimizer_options(options):
+    assert nf.config.optimizer.get_experimental_options() == {
+        "remapping": True, "constant_folding": True}
+    with pytest.raises(ValueError, match="remapping"):
+        nf.config.optimizer.set_experimental_options({"remaping": False})
+    nf.config.optimizer.set_experimental_options({"constant_folding": False})
+    graph = nf.Graph()
+    with graph.as_default():
+        y = nf.add(nf.constant(2.0), nf.constant(3.0))
+    plan = compiler.Plan([y], [])
+    assert [op.type for op in plan._step_ops] == ["AddV2"]
+    assert plan.run([])[0] == 5.0
+    nf.config.optimizer.set_experimental_options({"constant_folding": True})
+    assert compiler.Plan([y], []).num_ops == 0
