@@ -80,11 +80,9 @@ def _axis_reads(coords, size, interpolation, fill_mode, dtype):
     return out
 
 
-def _sample_points(transforms, batch, height, width, out_height, out_width, interpolation,
-                   fill_mode, dtype):
-    """For each output pixel, the input pixels it reads: [(flat index, weight)], one pair
-    per interpolation corner, each of shape (batch, out_height, out_width); weight None
-    means 1."""
+def _source_points(transforms, batch, out_height, out_width, dtype):
+    """The input point (x, y) each output pixel maps to, each (batch, out_height,
+    out_width)."""
     t = np.broadcast_to(transforms.astype(dtype, copy=False), (batch, 8))
     a0, a1, a2, b0, b1, b2, c0, c1 = (t[:, i, None, None] for i in range(8))
     ys = np.arange(out_height, dtype=dtype)[:, None]
@@ -94,6 +92,15 @@ def _sample_points(transforms, batch, height, width, out_height, out_width, inte
     if np.any(t[:, 6:]):
         k = c0 * xs + c1 * ys + 1
         x, y = x / k, y / k
+    return x, y
+
+
+def _sample_points(transforms, batch, height, width, out_height, out_width, interpolation,
+                   fill_mode, dtype):
+    """For each output pixel, the input pixels it reads: [(flat index, weight)], one pair
+    per interpolation corner, each of shape (batch, out_height, out_width); weight None
+    means 1."""
+    x, y = _source_points(transforms, batch, out_height, out_width, dtype)
     x = _map_coordinates(x, width, fill_mode)
     y = _map_coordinates(y, height, fill_mode)
     base = (np.arange(batch) * (height * width))[:, None, None]
@@ -144,6 +151,8 @@ def _transform_spec(images, transforms, output_shape, interpolation, fill_mode, 
 def _transform(images, transforms, output_shape, interpolation, fill_mode, fill_value):
     batch, height, width, channels = images.shape
     out_height, out_width = _out_size(images.shape, output_shape)
+    if interpolation == "bilinear" and min(height, width) >= 2 and images.dtype.kind == "f":
+        return _bilinear(images, transforms, out_height, out_width, fill_mode, fill_value)
     points = _sample_points(transforms, batch, height, width, out_height, out_width,
                             interpolation, fill_mode, _work_dtype(images.dtype))
     pixels = images.reshape(-1, channels)
@@ -158,6 +167,55 @@ def _transform(images, transforms, output_shape, interpolation, fill_mode, fill_
         missing = 1 - sum(weight for _, weight in points)
         out += (fill_value * missing).astype(images.dtype, copy=False)[..., None]
     return out
+
+
+def _bilinear(images, transforms, out_height, out_width, fill_mode, fill_value):
+    """The bilinear transform with one gather per corner from one index array: for
+    "constant", the images get a one-pixel border of ``fill_value`` and points outside
+    clamp onto it; for the other modes, points fold into the image first. Either way each
+    point's top-left corner lies where all four corners are real pixels."""
+    batch, height, width, channels = images.shape
+    dtype = _work_dtype(images.dtype)
+    x, y = _source_points(transforms, batch, out_height, out_width, dtype)
+    if fill_mode == "constant":  # corners from -1 (the border) to height or width
+        source = np.full((batch, height + 2, width + 2, channels), fill_value, images.dtype)
+        source[:, 1:-1, 1:-1] = images
+        x, y, shift = np.clip(x, -1, width), np.clip(y, -1, height), 1
+    else:
+        source = images
+        x, y, shift = _map_coordinates(x, width, fill_mode), _map_coordinates(
+            y, height, fill_mode), 0
+    left = np.minimum(np.floor(x), width - 2 + shift)
+    top = np.minimum(np.floor(y), height - 2 + shift)
+    fx = (x - left).astype(images.dtype, copy=False)[..., None]
+    fy = (y - top).astype(images.dtype, copy=False)[..., None]
+    height, width = source.shape[1:3]
+    index = top.astype(np.intp)
+    index += shift
+    index *= width
+    index += left.astype(np.intp)
+    index += shift + (np.arange(batch) * (height * width))[:, None, None]
+    pixels = source.reshape(-1, channels)
+    if channels == 1:  # np.take of single values is several times faster than of rows
+        pixels, index = source.reshape(-1), index[..., None]
+
+    def gather(at):
+        return np.take(pixels, at, axis=0)
+
+    gx, gy = 1 - fx, 1 - fy
+    edges = []
+    for _ in range(2):  # the top edge, then the bottom one, each interpolated along x
+        edge, right = gather(index), gather(index + 1)
+        edge *= gx  # weights, not a + (b - a) t: a weight of 1 reads a pixel exactly
+        right *= fx
+        edge += right
+        edges.append(edge)
+        index += width
+    upper, lower = edges
+    upper *= gy
+    lower *= fy
+    upper += lower
+    return upper
 
 
 @_transform.defgrad
