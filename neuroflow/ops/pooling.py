@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from neuroflow.backend import threads
+from neuroflow.core import fusion
 from neuroflow.core.context import ctx
 from neuroflow.core.graph import Operation
 from neuroflow.core.op import Spec, primitive
@@ -244,7 +245,34 @@ def _max_pool_grad(x, y, dy, ksize, strides, padding, data_format):
     return from_channels_last(dx, data_format)
 
 
-threads.SPLITTING_OPS.update(("MaxPool", "MaxPoolGrad"))
+# -- ReluGrad(MaxPoolGrad(x, y, dy), x), fused by the compiler -------------------------------
+
+
+def _fused_max_pool_relu_grad(x, y, dy, ksize, strides, padding, data_format):
+    """ReluGrad(MaxPoolGrad(x, y, dy), x) as MaxPoolGrad(x, y, ReluGrad(dy, y)): the
+    gradient reaches only each window's winner, whose value is the window's maximum y, so
+    the ReLU mask is taken on the pooled values, a quarter of the cells for 2x2 windows
+    (the same values, except where a window holds a NaN)."""
+    from neuroflow.ops.activations import _relu_backprop
+    return _max_pool_grad.kernel(x, y, _relu_backprop.kernel(dy, y), ksize, strides,
+                                 padding, data_format)
+
+
+_FUSED_POOL_GRAD = fusion.FusedDef("_FusedMaxPoolReluGrad", _fused_max_pool_relu_grad)
+
+
+def _fuse_pool_grad(op, inputs, chain):
+    if op.type != "ReluGrad":
+        return None
+    pool_grad = chain(inputs[0], "MaxPoolGrad")
+    if pool_grad is None or pool_grad[1][0] is not inputs[1]:
+        return None
+    return fusion.Fused(_FUSED_POOL_GRAD, pool_grad[1], dict(pool_grad[0].attrs),
+                        [pool_grad[0], op])
+
+
+fusion.RULES.append(_fuse_pool_grad)
+threads.SPLITTING_OPS.update(("MaxPool", "MaxPoolGrad", "_FusedMaxPoolReluGrad"))
 
 
 @primitive("MaxPoolGradGrad", shape=_like_output)

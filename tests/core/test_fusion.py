@@ -122,3 +122,25 @@ def test_optimizer_options(options):
     assert plan.run([])[0] == 5.0
     nf.config.optimizer.set_experimental_options({"constant_folding": True})
     assert compiler.Plan([y], []).num_ops == 0
+
+
+@pytest.mark.parametrize("pool", [(2, 2, "VALID"), (3, 2, "SAME")])
+def test_relu_grad_of_max_pool_grad_masks_the_pooled_values(options, pool):
+    """ReluGrad(MaxPoolGrad(x, y, dy), x) == MaxPoolGrad(x, y, ReluGrad(dy, y)), for tiling
+    and for overlapping windows."""
+    size, stride, padding = pool
+    graph = nf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(nf.float32, [None, 6, 6, 3])
+        h = nf.nn.relu(x)
+        p = nf.nn.max_pool2d(h, size, stride, padding)
+        weights = nf.constant(_rng(4).standard_normal((3, 3, 3)).astype(np.float32))
+        grad = nf.gradients(nf.reduce_sum(nf.multiply(p, weights)), [x])[0]
+    value = _rng(5).standard_normal((2, 6, 6, 3)).astype(np.float32)
+    value[0, :2, :2] = -1.0  # whole windows of zeros after the ReLU: ties at 0
+    plan, fused = _run([grad], x, value)
+    assert "_FusedMaxPoolReluGrad" in [op.type for op in plan._step_ops]
+    nf.config.optimizer.set_experimental_options({"remapping": False})
+    plan, plain = _run([grad], x, value)
+    assert "MaxPoolGrad" in [op.type for op in plan._step_ops]
+    np.testing.assert_array_equal(fused[0], plain[0])
