@@ -15,7 +15,8 @@ OPTIONS = {"remapping": True, "constant_folding": True}
 
 # rule(op, inputs, chain) -> Fused | None. ``chain(tensor, type)`` is the (op, inputs) of
 # the scheduled op of that type producing ``tensor`` when nothing but the candidate reads
-# it, else None.
+# it, else None; ``chain(tensor, type, shared=True)`` also when other ops read it (for
+# rules that only read the producer's inputs and remove nothing).
 RULES = []
 
 
@@ -60,10 +61,10 @@ def fuse(schedule, fetches):
     for t in fetches:
         uses[t] = uses.get(t, 0) + 2  # never an intermediate
 
-    def chain(tensor, op_type):
+    def chain(tensor, op_type, shared=False):
         entry = producer.get(tensor)
-        if entry is None or entry[0].type != op_type or uses.get(tensor) != 1 \
-                or len(entry[0].outputs) != 1:
+        if entry is None or entry[0].type != op_type or len(entry[0].outputs) != 1 \
+                or (uses.get(tensor) != 1 and not shared):
             return None
         return entry
 

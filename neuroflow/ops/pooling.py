@@ -26,7 +26,7 @@ from neuroflow.core.context import ctx
 from neuroflow.core.graph import Operation
 from neuroflow.core.op import Spec, primitive
 from neuroflow.core.tensor import Tensor, shape_str
-from neuroflow.ops.conv_runtime import argmax_cache, outputs
+from neuroflow.ops.conv_runtime import GradientCache, argmax_cache, outputs
 from neuroflow.ops.im2col import (
     assemble,
     channel_dim,
@@ -252,16 +252,45 @@ def _fused_max_pool_relu_grad(x, y, dy, ksize, strides, padding, data_format):
     """ReluGrad(MaxPoolGrad(x, y, dy), x) as MaxPoolGrad(x, y, ReluGrad(dy, y)): the
     gradient reaches only each window's winner, whose value is the window's maximum y, so
     the ReLU mask is taken on the pooled values, a quarter of the cells for 2x2 windows
-    (the same values, except where a window holds a NaN)."""
+    (the same values, except where a window holds a NaN). The masked gradient is left in
+    ``masked_cache`` for a _PooledBiasAddGrad of the same (y, dy) to sum."""
     from neuroflow.ops.activations import _relu_backprop
-    return _max_pool_grad.kernel(x, y, _relu_backprop.kernel(dy, y), ksize, strides,
-                                 padding, data_format)
+    masked = _relu_backprop.kernel(dy, y)
+    masked_cache.put(dy, id(y), masked, masked.nbytes)
+    return _max_pool_grad.kernel(x, y, masked, ksize, strides, padding, data_format)
+
+
+masked_cache = GradientCache(max_entries=8, max_bytes=1 << 27)
 
 
 _FUSED_POOL_GRAD = fusion.FusedDef("_FusedMaxPoolReluGrad", _fused_max_pool_relu_grad)
 
 
+def _pooled_bias_grad(y, dy, data_format):
+    """BiasAddGrad(ReluGrad(MaxPoolGrad(x, y, dy), x)) as BiasAddGrad(ReluGrad(dy, y)):
+    routing each window's gradient to its winner moves it without changing the sum."""
+    from neuroflow.ops.activations import _relu_backprop
+    from neuroflow.ops.conv import _bias_add_grad
+    masked = masked_cache.get(dy, id(y), take=True)
+    if masked is None or masked.shape != dy.shape:
+        masked = _relu_backprop.kernel(dy, y)
+    return _bias_add_grad.kernel(masked, data_format)
+
+
+_POOLED_BIAS_GRAD = fusion.FusedDef("_PooledBiasAddGrad", _pooled_bias_grad)
+
+
 def _fuse_pool_grad(op, inputs, chain):
+    if op.type == "BiasAddGrad":
+        relu_grad = chain(inputs[0], "ReluGrad", shared=True)
+        if relu_grad is None:
+            return None
+        pool_grad = chain(relu_grad[1][0], "MaxPoolGrad", shared=True)
+        if pool_grad is None or pool_grad[1][0] is not relu_grad[1][1] or not _same_layout(
+                op.attrs.get("data_format"), pool_grad[0].attrs.get("data_format")):
+            return None
+        return fusion.Fused(_POOLED_BIAS_GRAD, pool_grad[1][1:],
+                            {"data_format": op.attrs.get("data_format")}, [op])
     if op.type != "ReluGrad":
         return None
     pool_grad = chain(inputs[0], "MaxPoolGrad")
@@ -269,6 +298,12 @@ def _fuse_pool_grad(op, inputs, chain):
         return None
     return fusion.Fused(_FUSED_POOL_GRAD, pool_grad[1], dict(pool_grad[0].attrs),
                         [pool_grad[0], op])
+
+
+def _same_layout(bias_format, pool_format):
+    """Both channels last, or both channels first."""
+    first = [f is not None and f.upper().startswith("NC") for f in (bias_format, pool_format)]
+    return first[0] == first[1]
 
 
 fusion.RULES.append(_fuse_pool_grad)

@@ -144,3 +144,25 @@ def test_relu_grad_of_max_pool_grad_masks_the_pooled_values(options, pool):
     plan, plain = _run([grad], x, value)
     assert "MaxPoolGrad" in [op.type for op in plan._step_ops]
     np.testing.assert_array_equal(fused[0], plain[0])
+
+
+@pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
+def test_bias_gradient_before_a_max_pool_sums_the_pooled_gradient(options, data_format):
+    graph = nf.Graph()
+    with graph.as_default():
+        shape = [None, 6, 6, 3] if data_format == "NHWC" else [None, 3, 6, 6]
+        x = v1.placeholder(nf.float32, shape)
+        b = nf.constant(np.array([0.1, -0.2, 0.3], np.float32))
+        h = nf.nn.relu(nf.nn.bias_add(x, b, data_format=data_format))
+        p = nf.nn.max_pool2d(h, 3, 2, "SAME", data_format=data_format)
+        loss = nf.reduce_sum(nf.multiply(p, p))
+        gx, gb = nf.gradients(loss, [x, b])
+    value = _rng(6).standard_normal([4] + shape[1:]).astype(np.float32)
+    plan, fused = _run([gx, gb], x, value)
+    types = [op.type for op in plan._step_ops]
+    if data_format == "NHWC":
+        assert "_PooledBiasAddGrad" in types and "_FusedMaxPoolReluGrad" in types
+    nf.config.optimizer.set_experimental_options({"remapping": False})
+    _, plain = _run([gx, gb], x, value)
+    np.testing.assert_array_equal(fused[0], plain[0])
+    np.testing.assert_allclose(fused[1], plain[1], rtol=1e-5)
