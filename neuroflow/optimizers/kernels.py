@@ -242,15 +242,27 @@ def apply_adam(grad, lr, beta_1_power, beta_2_power, variable, m, v, vhat=None, 
     return ()
 
 
+# A big variable is updated this many elements at a time, so that the rule's dozen passes
+# run over arrays that stay in the cache (measured on a 3136 x 128 Adam update, one
+# thread: 1.18 -> 0.93 ms; smaller pieces gained nothing more).
+CHUNK = 1 << 17
+
+
 def _split_update(update, arrays):
-    """``update(*arrays)``, an elementwise in-place rule; on big contiguous variables, one
-    flat part per thread (each with its own scratch buffers)."""
-    if arrays[0].size < threads.MIN_SPLIT or not all(a.flags.c_contiguous for a in arrays):
+    """``update(*arrays)``, an elementwise in-place rule. A big contiguous variable goes
+    CHUNK elements at a time, in flat parts split over the threads inside a splitting
+    plan (``threads.owned``); each thread has its own scratch buffers."""
+    if arrays[0].size < 2 * CHUNK or not all(a.flags.c_contiguous for a in arrays):
         update(*arrays)
         return
     flats = [a.reshape(-1) for a in arrays]
-    threads.run(lambda a, b: update(*[f[a:b] for f in flats]),
-                threads.split(flats[0].size, threads.MIN_SPLIT))
+
+    def part(start, stop):
+        for a in range(start, stop, CHUNK):
+            b = min(a + CHUNK, stop)
+            update(*[f[a:b] for f in flats])
+
+    threads.run(part, threads.split(flats[0].size, threads.MIN_SPLIT))
 
 
 def _beta_powers_spec(step, beta_1, beta_2, dtype):

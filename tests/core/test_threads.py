@@ -170,11 +170,13 @@ def test_split_kernels_give_the_whole_kernels_results(monkeypatch):
     """Every kernel that splits (convolutions, pooling, bias, ReLU, MatMul, Adam), with
     parts small enough that each splits, against the same step on one thread."""
     from neuroflow.ops import linalg
+    from neuroflow.optimizers import kernels
     monkeypatch.setattr(threads, "_intra_op", 1)
     whole = _model_step()
     monkeypatch.setattr(threads, "_intra_op", 2)
     monkeypatch.setattr(threads, "MIN_SPLIT", 64)
     monkeypatch.setattr(linalg, "PARALLEL_MACS", 1)
+    monkeypatch.setattr(kernels, "CHUNK", 100)  # Adam: chunks of 100 in each thread's part
     real_run, splits = threads.run, []
 
     def spy(fn, parts):
