@@ -28,7 +28,7 @@ def _table(capsys, monkeypatch, tf, argv, fail=False):
     monkeypatch.setattr(harness, "run", run)
     monkeypatch.setattr(harness, "pin_threads", lambda n, torch_too=True: None)
     monkeypatch.setattr(main, "_tensorflow", lambda threads: tf)
-    assert main.main(argv + ["--no-memory", "--repeats", "1"]) == 0
+    assert main.main(argv + ["--no-memory", "--repeats", "1", "--shared-process"]) == 0
     out, err = capsys.readouterr()
     header = next(line for line in out.splitlines() if line.startswith("workload"))
     rows = {line.split()[0]: line for line in out.splitlines()
@@ -65,3 +65,20 @@ def test_a_failing_tensorflow_side_drops_only_its_cells(capsys, monkeypatch):
                     reason="TensorFlow is installed here")
 def test_tensorflow_is_detected_as_absent():
     assert main._tensorflow(2) is None
+
+
+def test_each_workload_runs_in_a_fresh_process(capsys, tmp_path):
+    """Several workloads: one child process each (really run, one short repeat), rows
+    gathered into one table and one JSON file."""
+    out_json = tmp_path / "table.json"
+    assert main.main(["tiny", "infer_b1", "--no-memory", "--repeats", "1", "--threads", "1",
+                      "--json", str(out_json)]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines()
+            if line.split() and line.split()[0] in ("tiny", "infer_b1")]
+    assert [r[0] for r in rows] == ["tiny", "infer_b1"]
+    import json
+    results = json.loads(out_json.read_text())["results"]
+    assert [r["workload"] for r in results] == ["tiny", "infer_b1"]
+    assert all(r["neuroflow_steps_per_s"] > 0 and r["pytorch_steps_per_s"] > 0
+               for r in results)
