@@ -77,6 +77,9 @@ def main(argv=None) -> int:
     parser.add_argument("--shared-process", action="store_true",
                         help="time all workloads in this process instead of one fresh "
                              "process per workload")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="time each workload in this many fresh processes and report "
+                             "the medians (PyTorch's speed differs between processes)")
     parser.add_argument("--quiet", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.footprint:
@@ -107,7 +110,7 @@ def main(argv=None) -> int:
     if tf is not None:
         header["tensorflow"] = tf.__version__
     tf_columns = tf is not None and any(n in workloads.TF_WORKLOADS for n in names)
-    isolate = len(names) > 1 and not args.shared_process
+    isolate = (len(names) > 1 or args.processes > 1) and not args.shared_process
     if args.quiet:
         rows = [_row(name, args, tf, tf_columns) for name in names]
         _write_json(args.json, header, rows)
@@ -119,7 +122,8 @@ def main(argv=None) -> int:
           + f" {'nf peak MB':>11} {'torch peak MB':>14}")
     rows = []
     for name in names:
-        row = _run_isolated(name, args) if isolate else _row(name, args, tf, tf_columns)
+        row = _median_row([_run_isolated(name, args) for _ in range(args.processes)]) \
+            if isolate else _row(name, args, tf, tf_columns)
         tf_text = ""
         if tf_columns:
             tf_text = f" {'n/a':>11} {'':>7}"
@@ -153,6 +157,20 @@ def _row(name, args, tf, tf_columns):
     if tf_rate is not None:
         row["tensorflow_steps_per_s"] = tf_rate
         row["tensorflow_ratio"] = row["neuroflow_steps_per_s"] / tf_rate
+    return row
+
+
+def _median_row(rows):
+    """One row from the same workload's rows of several processes: median throughputs and
+    the median of the per-process ratios; ``processes`` keeps each process's ratio."""
+    import statistics
+    row = dict(rows[0])
+    for key in rows[0]:
+        if key.endswith("steps_per_s") or key.endswith("ratio"):
+            row[key] = statistics.median(r[key] for r in rows)
+    row["discarded"] = sum(r["discarded"] for r in rows)
+    if len(rows) > 1:
+        row["processes"] = [r["ratio"] for r in rows]
     return row
 
 

@@ -82,3 +82,13 @@ def test_each_workload_runs_in_a_fresh_process(capsys, tmp_path):
     assert [r["workload"] for r in results] == ["tiny", "infer_b1"]
     assert all(r["neuroflow_steps_per_s"] > 0 and r["pytorch_steps_per_s"] > 0
                for r in results)
+
+
+def test_rows_of_several_processes_give_medians():
+    rows = [{"workload": "a", "neuroflow_steps_per_s": n, "pytorch_steps_per_s": t,
+             "ratio": n / t, "repeats": 7, "discarded": d}
+            for n, t, d in [(1.0, 2.0, 1), (3.0, 1.0, 0), (2.0, 2.0, 2)]]
+    row = main._median_row(rows)
+    assert (row["neuroflow_steps_per_s"], row["pytorch_steps_per_s"], row["ratio"]) == \
+        (2.0, 2.0, 1.0)
+    assert row["discarded"] == 3 and row["processes"] == [0.5, 3.0, 1.0]
