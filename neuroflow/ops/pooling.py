@@ -20,12 +20,13 @@ import math
 
 import numpy as np
 
-from neuroflow.backend import threads
+from neuroflow.backend import jit, threads
 from neuroflow.core import fusion
 from neuroflow.core.context import ctx
 from neuroflow.core.graph import Operation
 from neuroflow.core.op import Spec, primitive
 from neuroflow.core.tensor import Tensor, shape_str
+from neuroflow.ops import compiled
 from neuroflow.ops.conv_runtime import GradientCache, argmax_cache, outputs
 from neuroflow.ops.im2col import (
     assemble,
@@ -165,6 +166,11 @@ def _run_pieces(fn, a):
 # -- max pooling -----------------------------------------------------------------------------
 
 
+def _compiled(xc, ksize):
+    """Whether the compiled 2-D kernels take this pool (``backend.jit``)."""
+    return xc.ndim == 4 and xc.dtype.kind == "f" and jit.available()
+
+
 def _argmax_key(x, ksize, strides, padding, data_format):
     return (id(x), x.shape, x.dtype.str, ksize, strides, padding, data_format)
 
@@ -181,8 +187,12 @@ def _max_pool(x, ksize, strides, padding, data_format, keep_argmax=False):
         shape = (xc.shape[0],) + out_sizes + (xc.shape[-1],)
         out = outputs.empty(shape, x.dtype)
         winner = outputs.empty(shape, index_type) if keep else None
-        xt, tile_taps = tile_view(xc, ksize)
-        _run_pieces(lambda a, b: max_tiles(xt, tile_taps, out, winner, a, b), xc)
+        if _compiled(xc, ksize) and winner is not None and index_type == np.uint8:
+            threads.run(lambda a, b: compiled.max_tiles_2d(xc, out, winner, a, b, *ksize),
+                        threads.split(xc.shape[0], always=True))
+        else:
+            xt, tile_taps = tile_view(xc, ksize)
+            _run_pieces(lambda a, b: max_tiles(xt, tile_taps, out, winner, a, b), xc)
         taps = ()
     for number, out_idx, in_idx in taps:
         window = xc[in_idx]
@@ -227,8 +237,12 @@ def _max_pool_grad(x, y, dy, ksize, strides, padding, data_format):
                               take=True)
     dx = outputs.empty(xc.shape, dy.dtype)
     if tiles and winner is not None and winner.shape == yc.shape:
-        dxt, tile_taps = tile_view(dx, ksize)
-        _run_pieces(lambda a, b: route_tiles(dyc, winner, dxt, tile_taps, a, b), dx)
+        if _compiled(dx, ksize) and dyc.dtype == dx.dtype:
+            threads.run(lambda a, b: compiled.route_tiles_2d(dyc, winner, dx, a, b, *ksize),
+                        threads.split(dx.shape[0], always=True))
+        else:
+            dxt, tile_taps = tile_view(dx, ksize)
+            _run_pieces(lambda a, b: route_tiles(dyc, winner, dxt, tile_taps, a, b), dx)
         return from_channels_last(dx, data_format)
     if not tiles:
         dx[...] = 0

@@ -16,10 +16,11 @@ import threading
 
 import numpy as np
 
-from neuroflow.backend import threads
+from neuroflow.backend import jit, threads
 from neuroflow.core import errors
 from neuroflow.core.op import REGISTRY, OpDef, Spec, primitive
 from neuroflow.core.tensor import shape_str
+from neuroflow.ops import compiled
 
 
 def _array(variable):
@@ -238,7 +239,11 @@ def apply_adam(grad, lr, beta_1_power, beta_2_power, variable, m, v, vhat=None, 
         work *= alpha
         var -= work
 
-    _split_update(update, arrays)
+    fast = None
+    if vhat is None and not weight_decay and dtype.kind == "f" and jit.available():
+        scalars = consts[:2] + (consts[2], dtype.type(alpha))
+        fast = lambda var, grad, m_v, v_v: compiled.adam(var, grad, m_v, v_v, *scalars)
+    _split_update(update, arrays, fast)
     return ()
 
 
@@ -248,11 +253,19 @@ def apply_adam(grad, lr, beta_1_power, beta_2_power, variable, m, v, vhat=None, 
 CHUNK = 1 << 17
 
 
-def _split_update(update, arrays):
+def _split_update(update, arrays, compiled_update=None):
     """``update(*arrays)``, an elementwise in-place rule. A big contiguous variable goes
     CHUNK elements at a time, in flat parts split over the threads inside a splitting
-    plan (``threads.owned``); each thread has its own scratch buffers."""
-    if arrays[0].size < 2 * CHUNK or not all(a.flags.c_contiguous for a in arrays):
+    plan (``threads.owned``); each thread has its own scratch buffers.
+    ``compiled_update``, when given, is the same rule as one compiled loop over flat
+    arrays (``backend.jit``): it takes each part whole."""
+    contiguous = all(a.flags.c_contiguous for a in arrays)
+    if compiled_update is not None and contiguous:
+        flats = [a.reshape(-1) for a in arrays]
+        threads.run(lambda a, b: compiled_update(*[f[a:b] for f in flats]),
+                    threads.split(flats[0].size, threads.MIN_SPLIT))
+        return
+    if arrays[0].size < 2 * CHUNK or not contiguous:
         update(*arrays)
         return
     flats = [a.reshape(-1) for a in arrays]

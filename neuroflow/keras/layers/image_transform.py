@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuroflow.backend import jit, threads
 from neuroflow.core.op import Spec, convert_to_tensor, primitive
 from neuroflow.core.tensor import Tensor, shape_str
 from neuroflow.core.variable import Variable
 from neuroflow.keras.serialization import unknown_name_error
 from neuroflow.ops import array as _array
+from neuroflow.ops import compiled
 from neuroflow.ops import math as _math
 
 INTERPOLATIONS = ("nearest", "bilinear")
@@ -152,6 +154,13 @@ def _transform(images, transforms, output_shape, interpolation, fill_mode, fill_
     batch, height, width, channels = images.shape
     out_height, out_width = _out_size(images.shape, output_shape)
     if interpolation == "bilinear" and min(height, width) >= 2 and images.dtype.kind == "f":
+        work = transforms.astype(_work_dtype(images.dtype), copy=False).reshape(-1, 8)
+        if fill_mode == "constant" and len(work) in (1, batch) and jit.available():
+            out = np.empty((batch, out_height, out_width, channels), images.dtype)
+            fill = images.dtype.type(fill_value)
+            threads.run(lambda a, b: compiled.bilinear_constant(images, work, out, a, b, fill),
+                        threads.split(batch, always=True))
+            return out
         return _bilinear(images, transforms, out_height, out_width, fill_mode, fill_value)
     points = _sample_points(transforms, batch, height, width, out_height, out_width,
                             interpolation, fill_mode, _work_dtype(images.dtype))

@@ -1,0 +1,58 @@
+"""Compiled loops, when numba is installed (the ``fast`` extra).
+
+A few kernels are single passes that NumPy can only express as several (routing a max
+pool's gradient to each window's winner, Adam's update): with numba they run as one loop
+over the data, compiled on first use (and cached next to the module), with the GIL
+released so that ``backend.threads`` parts run at the same time. Every such kernel has a
+NumPy version that gives the same values; it runs when numba is absent, or when
+``NEUROFLOW_JIT=0`` is set (tests run both).
+"""
+from __future__ import annotations
+
+import os
+
+ENABLED = os.environ.get("NEUROFLOW_JIT", "1") != "0"
+_numba = None  # the module once imported; False: not installed
+
+
+def _load():
+    global _numba
+    if _numba is None:
+        try:
+            import numba
+        except ImportError:
+            numba = False
+        _numba = numba
+    return _numba
+
+
+def available() -> bool:
+    """Whether compiled kernels run: numba is installed and ``ENABLED``."""
+    return ENABLED and _load() is not False
+
+
+class Kernel:
+    """A Python loop compiled by numba on its first call (nopython mode, GIL released)."""
+
+    __slots__ = ("python", "_compiled")
+
+    def __init__(self, python):
+        self.python, self._compiled = python, None
+
+    def __call__(self, *args):
+        compiled = self._compiled
+        if compiled is None:
+            numba = _load()
+            if numba is False:
+                raise ImportError("compiled kernels need numba: pip install 'neuroflow[fast]'")
+            compiled = self._compiled = numba.njit(nogil=True, cache=True)(self.python)
+        return compiled(*args)
+
+
+def kernel(fn) -> Kernel:
+    """Marks ``fn`` (numba-compatible Python) as a compiled kernel; call it only when
+    ``available()``."""
+    return Kernel(fn)
+
+
+__all__ = ["available", "kernel"]

@@ -1,0 +1,112 @@
+"""The compiled kernels (numba, ``backend.jit``) against their NumPy versions: the same
+values, and the same winners for max pooling."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import neuroflow as nf
+from neuroflow.backend import jit, threads
+
+pytest.importorskip("numba", reason="compiled kernels need the 'fast' extra (numba)")
+
+from neuroflow.ops import compiled  # noqa: E402
+from neuroflow.ops.im2col import max_tiles, route_tiles, tile_view  # noqa: E402
+
+
+@pytest.fixture
+def numpy_only(monkeypatch):
+    def off():
+        monkeypatch.setattr(jit, "ENABLED", False)
+    return off
+
+
+@pytest.mark.parametrize("ksize", [(2, 2), (3, 2), (1, 3)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_kernels_match_numpy(ksize, dtype):
+    rng = np.random.default_rng(sum(ksize))
+    kh, kw = ksize
+    x = rng.integers(-3, 4, (5, 4 * kh, 3 * kw, 6)).astype(dtype)  # many ties
+    shape = (5, 4, 3, 6)
+    want, want_winner = np.empty(shape, dtype), np.empty(shape, np.uint8)
+    view, taps = tile_view(x, ksize)
+    max_tiles(view, taps, want, want_winner, 0, 5)
+    got, got_winner = np.empty(shape, dtype), np.empty(shape, np.uint8)
+    compiled.max_tiles_2d(x, got, got_winner, 0, 3, kh, kw)
+    compiled.max_tiles_2d(x, got, got_winner, 3, 5, kh, kw)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got_winner, want_winner)
+    dy = rng.standard_normal(shape).astype(dtype)
+    want_dx, got_dx = np.empty_like(x), np.full_like(x, np.nan)
+    route_tiles(dy, want_winner, tile_view(want_dx, ksize)[0], taps, 0, 5)
+    compiled.route_tiles_2d(dy, got_winner, got_dx, 0, 5, kh, kw)
+    np.testing.assert_array_equal(got_dx, want_dx)
+
+
+def test_a_nan_in_a_window_is_its_maximum():
+    x = np.zeros((1, 2, 4, 1), np.float32)
+    x[0, 1, 0, 0], x[0, 0, 3, 0] = np.nan, 5.0
+    out, winner = np.empty((1, 1, 2, 1), np.float32), np.empty((1, 1, 2, 1), np.uint8)
+    compiled.max_tiles_2d(x, out, winner, 0, 1, 2, 2)
+    assert np.isnan(out[0, 0, 0, 0]) and out[0, 0, 1, 0] == 5.0
+    assert winner[0, 0, 1, 0] == 1
+
+
+def _adam_after_steps():
+    rng = np.random.default_rng(0)
+    var = nf.Variable(rng.standard_normal(300_000).astype(np.float32))
+    opt = nf.keras.optimizers.Adam(0.01)
+    for step in range(3):
+        grad = nf.constant(rng.standard_normal(300_000).astype(np.float32))
+        opt.apply_gradients([(grad, var)])
+    return var.numpy()
+
+
+def test_adam_matches_numpy(numpy_only, monkeypatch):
+    monkeypatch.setattr(threads, "_intra_op", 2)
+    with threads.owned():
+        fast = _adam_after_steps()
+        numpy_only()
+        plain = _adam_after_steps()
+    np.testing.assert_allclose(fast, plain, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bilinear_transform_matches_numpy(numpy_only, dtype):
+    from neuroflow.keras.layers.image_transform import _transform
+    rng = np.random.default_rng(1)
+    images = rng.random((6, 9, 7, 2)).astype(dtype)
+    transforms = np.tile(np.array([1, 0.2, 1.5, -0.1, 1.1, -2.0, 0, 0], np.float32), (6, 1))
+    transforms += rng.normal(0, 0.4, transforms.shape).astype(np.float32)
+    transforms[:, 6:] = 0
+    transforms[2, 6:] = [0.02, -0.03]  # projective
+    results = []
+    for use_jit in (True, False):
+        jit.ENABLED = use_jit
+        for shape, fill in ((None, 0.0), ((5, 11), -1.5)):
+            results.append(_transform.kernel(images, transforms, output_shape=shape,
+                                             interpolation="bilinear",
+                                             fill_mode="constant", fill_value=fill))
+    jit.ENABLED = True
+    for fast, plain in zip(results[:2], results[2:]):
+        np.testing.assert_array_equal(fast, plain)
+
+
+def test_a_training_step_matches_numpy(numpy_only):
+    from tests.core.test_threads import _model_step
+    fast = _model_step()
+    numpy_only()
+    plain = _model_step()
+    for a, b in zip(fast[0] + fast[1] + fast[2], plain[0] + plain[1] + plain[2]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_the_environment_switches_compiled_kernels_off():
+    code = "from neuroflow.backend import jit; print(jit.available())"
+    for value, want in (("0", "False"), ("1", "True")):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={"NEUROFLOW_JIT": value, "PATH": ""}, check=True).stdout
+        assert out.strip() == want
