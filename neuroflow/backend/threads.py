@@ -139,8 +139,9 @@ def split(n: int, min_part: int = 1, always: bool = False) -> list[tuple[int, in
 
 class _Worker:
     """A thread that runs one part at a time: ``start`` hands it a part, ``finish`` waits
-    for its result. Two bare locks make the handshake (a few microseconds; a
-    ThreadPoolExecutor's futures cost about 70 per part here)."""
+    for its result. Two bare locks make the handshake: a run with empty parts costs about
+    55 us here (a ThreadPoolExecutor's futures: 73), nearly all of it waking the other
+    core, and about 15 us when the caller has its own part to do meanwhile."""
 
     def __init__(self):
         self._go, self._done = threading.Lock(), threading.Lock()
