@@ -18,10 +18,14 @@ def _info(args) -> int:
         print(f"blas      {blas_info()}")
     except ImportError:
         pass
-    for extra in ("torch", "threadpoolctl", "hypothesis"):
+    from neuroflow.backend import jit, threads
+    print(f"threads   {threads.intra_op_threads()} per op")
+    for extra in ("numba", "torch", "threadpoolctl", "hypothesis"):
         try:
             module = __import__(extra)
-            print(f"{extra:<9} {getattr(module, '__version__', 'installed')}")
+            note = " (compiled kernels off: NEUROFLOW_JIT=0)" \
+                if extra == "numba" and not jit.ENABLED else ""
+            print(f"{extra:<9} {getattr(module, '__version__', 'installed')}{note}")
         except ImportError:
             print(f"{extra:<9} not installed")
     return 0

@@ -33,8 +33,9 @@ def test_info(tmp_path):
     assert lines[0] == f"neuroflow {nf.__version__}"
     assert re.search(rf"^numpy\s+{re.escape(np.__version__)}$", done.stdout, re.M)
     assert re.search(r"^python\s+3\.\d+", done.stdout, re.M)
-    for extra in ("blas", "torch", "threadpoolctl", "hypothesis"):
+    for extra in ("blas", "numba", "torch", "threadpoolctl", "hypothesis"):
         assert re.search(rf"^{extra}\s+\S", done.stdout, re.M), extra
+    assert re.search(r"^threads\s+\d+ per op$", done.stdout, re.M)
 
 
 def test_demo_converges(tmp_path):
