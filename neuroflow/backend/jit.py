@@ -45,7 +45,11 @@ class Kernel:
             numba = _load()
             if numba is False:
                 raise ImportError("compiled kernels need numba: pip install 'neuroflow[fast]'")
-            compiled = self._compiled = numba.njit(nogil=True, cache=True)(self.python)
+            try:  # cached next to the module, or in numba's user-wide cache folder
+                compiled = numba.njit(nogil=True, cache=True)(self.python)
+            except RuntimeError:  # nowhere writable to cache: compile in each process
+                compiled = numba.njit(nogil=True)(self.python)
+            self._compiled = compiled
         return compiled(*args)
 
 
