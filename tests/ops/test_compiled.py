@@ -59,7 +59,7 @@ def _adam_after_steps():
     rng = np.random.default_rng(0)
     var = nf.Variable(rng.standard_normal(300_000).astype(np.float32))
     opt = nf.keras.optimizers.Adam(0.01)
-    for step in range(3):
+    for _ in range(3):
         grad = nf.constant(rng.standard_normal(300_000).astype(np.float32))
         opt.apply_gradients([(grad, var)])
     return var.numpy()
