@@ -210,7 +210,14 @@ def run(fn, parts):
             first = (None, err)
         finally:
             _local.busy = False
-        results = [first] + [worker.finish() for worker in busy]
+        results = [first]
+        try:
+            for worker in busy:
+                results.append(worker.finish())
+        except BaseException:  # interrupted (Ctrl-C) while parts still run: the workers
+            for worker in busy[len(results) - 1:]:  # not waited for are never reused
+                _workers.remove(worker)
+            raise
     finally:
         if blas and previous != 1:
             blas[1](previous)

@@ -188,3 +188,29 @@ def test_split_kernels_give_the_whole_kernels_results(monkeypatch):
     assert splits.count(2) >= 3 * 15  # each step's convs, pools, bias, relu, matmul, Adam
     for a, b in zip(whole[0] + whole[1] + whole[2], split[0] + split[1] + split[2]):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_an_interrupted_run_does_not_reuse_a_busy_worker(two_threads, monkeypatch):
+    """Ctrl-C while a worker still runs its part: that worker is dropped, so the next run
+    cannot collect the old part's result as its own."""
+    release = threading.Event()
+    threads.run(lambda a, b: None, [(0, 1), (1, 2)])  # a worker exists
+    worker = threads._workers[0]
+
+    def slow(a, b):
+        if a == 1:
+            release.wait(5)
+        return a
+
+    real_finish = type(worker).finish
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(type(worker), "finish", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        threads.run(slow, [(0, 1), (1, 2)])
+    monkeypatch.setattr(type(worker), "finish", real_finish)
+    assert worker not in threads._workers
+    release.set()
+    assert threads.run(lambda a, b: a * 10, [(0, 1), (1, 2)]) == [0, 10]
