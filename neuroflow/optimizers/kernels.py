@@ -241,7 +241,7 @@ def apply_adam(grad, lr, beta_1_power, beta_2_power, variable, m, v, vhat=None, 
 
     fast = None
     if vhat is None and not weight_decay and dtype.kind == "f" and jit.available():
-        scalars = consts[:2] + (consts[2], dtype.type(alpha))
+        scalars = consts + (dtype.type(alpha),)
         fast = lambda var, grad, m_v, v_v: compiled.adam(var, grad, m_v, v_v, *scalars)
     _split_update(update, arrays, fast)
     return ()
