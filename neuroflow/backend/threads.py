@@ -131,8 +131,11 @@ def split(n: int, min_part: int = 1, always: bool = False) -> list[tuple[int, in
     """``(start, stop)`` ranges covering ``range(n)``: one per thread, each of at least
     ``min_part`` items, as even as can be; a single range when the thread count is 1, or
     unless ``always`` or inside ``owned``."""
+    most = n // max(min_part, 1)
+    if most <= 1:  # too little work to split: no need to ask how many threads there are
+        return [(0, n)]
     parts = intra_op_threads() if always or getattr(_local, "owned", False) else 1
-    parts = max(1, min(parts, n // max(min_part, 1)))
+    parts = max(1, min(parts, most))
     bounds = [n * i // parts for i in range(parts + 1)]
     return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a] or [(0, n)]
 
