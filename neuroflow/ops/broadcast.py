@@ -46,10 +46,14 @@ def _broadcast_as_grad(op, dy):
     return [sum_to_shape_of(dy, op.inputs[0]), None]
 
 
-def unbroadcast(g, x):
-    """The gradient ``g`` of a broadcast result, reduced to the shape of input ``x``."""
+def unbroadcast(g, x, other=None):
+    """The gradient ``g`` of a broadcast result, reduced to the shape of input ``x``;
+    ``other``, the op's other input, when given lets static shapes show that no reduction
+    is needed (a bias added to a batch of unknown size), so that no op reads ``x``."""
     if g is None:
         return None
+    if other is not None and not _may_stretch(x, other):
+        return g
     gs, xs = g.shape, x.shape
     if isinstance(g, EagerTensor):
         if g._value.shape == tuple(xs):
@@ -57,6 +61,17 @@ def unbroadcast(g, x):
     elif xs.is_fully_defined() and gs.is_fully_defined() and tuple(gs) == tuple(xs):
         return g
     return sum_to_shape_of(g, x)
+
+
+def _may_stretch(x, other):
+    """Whether broadcasting ``x`` against ``other`` may make a result bigger than ``x``:
+    unless ``other`` has no more axes than ``x`` and each of its axes is 1 or known equal
+    to x's."""
+    xs, os = x.shape, other.shape
+    if xs.rank is None or os.rank is None or os.rank > xs.rank:
+        return True
+    return any(not (d == 1 or (d is not None and d == e))
+               for d, e in zip(os, list(xs)[xs.rank - os.rank:]))
 
 
 def _broadcast_to_spec(x, shape):

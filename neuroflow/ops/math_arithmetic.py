@@ -29,7 +29,7 @@ def _add(x, y):
 @_add.defgrad
 def _add_grad(op, dy):
     x, y = op.inputs
-    return [unbroadcast(dy, x), unbroadcast(dy, y)]
+    return [unbroadcast(dy, x, y), unbroadcast(dy, y, x)]
 
 
 def add(x, y, name=None):
@@ -50,7 +50,7 @@ def _subtract(x, y):
 @_subtract.defgrad
 def _subtract_grad(op, dy):
     x, y = op.inputs
-    return [unbroadcast(dy, x), unbroadcast(negative(dy), y)]
+    return [unbroadcast(dy, x, y), unbroadcast(negative(dy), y, x)]
 
 
 def subtract(x, y, name=None):
