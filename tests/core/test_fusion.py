@@ -166,3 +166,82 @@ def test_bias_gradient_before_a_max_pool_sums_the_pooled_gradient(options, data_
     _, plain = _run([gx, gb], x, value)
     np.testing.assert_array_equal(fused[0], plain[0])
     np.testing.assert_allclose(fused[1], plain[1], rtol=1e-5)
+
+
+# -- MatMul + bias (+ Relu) --------------------------------------------------------------
+
+
+def _dense_graph(kind, relu, rank=2, transpose_b=False, rows=5):
+    """x @ w + b (+ ReLU) and the gradients of a loss of it, the bias added as ``kind``:
+    "add" (x @ w + b), "radd" (b + x @ w) or "bias_add"."""
+    graph = nf.Graph()
+    with graph.as_default():
+        shape = [None, 4] if rank == 2 else [None, 3, 4]
+        x = v1.placeholder(nf.float32, shape)
+        w_value = _rng(1).standard_normal((6, 4) if transpose_b else (4, 6))
+        w = nf.constant(w_value.astype(np.float32))
+        b = nf.constant(_rng(2).standard_normal(6).astype(np.float32))
+        product = nf.matmul(x, w, transpose_b=transpose_b)
+        y = {"add": lambda: product + b, "radd": lambda: b + product,
+             "bias_add": lambda: nf.nn.bias_add(product, b)}[kind]()
+        if relu:
+            y = nf.nn.relu(y)
+        loss = nf.reduce_sum(nf.multiply(y, y))
+        grads = nf.gradients(loss, [x, w, b])
+    value = _rng(3).standard_normal([rows] + shape[1:]).astype(np.float32)
+    value[0, ..., 0] = np.nan  # NaN stays NaN through the fused add and ReLU
+    return [y] + grads, x, value
+
+
+@pytest.mark.parametrize("jit_enabled", [True, False])
+@pytest.mark.parametrize("kind, relu, rank, transpose_b", [
+    ("add", True, 2, False), ("radd", True, 2, False), ("bias_add", True, 2, False),
+    ("add", False, 2, False), ("add", True, 3, False), ("add", True, 2, True)])
+def test_dense_layer_is_one_kernel_and_gives_the_same_values(options, monkeypatch, jit_enabled,
+                                                             kind, relu, rank, transpose_b):
+    from neuroflow.backend import jit
+    monkeypatch.setattr(jit, "ENABLED", jit_enabled and jit.available())
+    fetches, x, value = _dense_graph(kind, relu, rank, transpose_b)
+    plan, fused = _run(fetches, x, value)
+    types = [op.type for op in plan._step_ops]
+    assert types[0] == "_FusedMatMul" and "Relu" not in types and types.count("MatMul") == 2
+    nf.config.optimizer.set_experimental_options({"remapping": False})
+    plan, plain = _run(fetches, x, value)
+    assert "_FusedMatMul" not in [op.type for op in plan._step_ops]
+    for a, b in zip(fused, plain):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_dense_fusion_splits_a_big_layer_over_the_threads(options, monkeypatch):
+    from neuroflow.backend import threads
+    monkeypatch.setattr(threads, "_intra_op", 2)
+    fetches, x, value = _dense_graph("add", True, rows=threads.MIN_SPLIT // 6 * 3)
+    with threads.owned():
+        _, fused = _run(fetches, x, value)
+    nf.config.optimizer.set_experimental_options({"remapping": False})
+    _, plain = _run(fetches, x, value)
+    for a, b in zip(fused, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-5)
+
+
+def test_relu_of_negative_zero_is_positive_zero_fused_too(options):
+    graph = nf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(nf.float32, [None, 2])
+        y = nf.nn.relu(nf.matmul(x, nf.constant(np.eye(2, dtype=np.float32)))
+                       + nf.constant(np.zeros(2, np.float32)))
+    value = np.array([[-0.0, -1.0]], np.float32)
+    plan, (out,) = _run([y], x, value)
+    assert plan._step_ops[0].type == "_FusedMatMul"
+    assert not np.signbit(out).any()
+
+
+def test_no_dense_fusion_when_the_add_is_not_a_bias(options):
+    graph = nf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(nf.float32, [None, 4])
+        product = nf.matmul(x, nf.constant(np.ones((4, 3), np.float32)))
+        y = nf.nn.relu(product + nf.constant(np.ones((1, 3), np.float32)))  # a 2-D addend
+        z = product + nf.constant(np.ones((2, 1, 3), np.float32))  # broadcasts the product
+    plan, _ = _run([y, z], x, np.ones((2, 4), np.float32))
+    assert "_FusedMatMul" not in [op.type for op in plan._step_ops]
