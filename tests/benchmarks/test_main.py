@@ -69,10 +69,11 @@ def test_tensorflow_is_detected_as_absent():
 
 def test_each_workload_runs_in_a_fresh_process(capsys, tmp_path):
     """Several workloads: one child process each (really run, one short repeat), rows
-    gathered into one table and one JSON file."""
+    gathered into one table and one JSON file. (Other processes' load is accepted here: on
+    a busy machine the disturbed repeats would otherwise leave no measurement at all.)"""
     out_json = tmp_path / "table.json"
     assert main.main(["tiny", "infer_b1", "--no-memory", "--repeats", "1", "--threads", "1",
-                      "--json", str(out_json)]) == 0
+                      "--max-disturbance", "1000", "--json", str(out_json)]) == 0
     out = capsys.readouterr().out
     rows = [line.split() for line in out.splitlines()
             if line.split() and line.split()[0] in ("tiny", "infer_b1")]
