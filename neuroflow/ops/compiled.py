@@ -67,19 +67,7 @@ def adam(var, grad, m, v, one_minus_beta_1, one_minus_beta_2, epsilon, alpha):
         var[k] -= mk / (np.sqrt(vk) + epsilon) * alpha
 
 
-@kernel
-def bias_relu(rows, bias, a, b, relu):
-    """Rows a..b of a 2-D ``rows`` plus ``bias`` (one per column), in place, then
-    ``max(., 0)`` when ``relu``, as NumPy's add and maximum give them (a NaN stays NaN, and
-    -0.0 becomes 0.0)."""
-    zero = rows.dtype.type(0)
-    for i in range(a, b):
-        row = rows[i]
-        for j in range(row.shape[0]):
-            value = row[j] + bias[j]
-            if relu and value <= zero:
-                value = zero
-            row[j] = value
+__all__ = []
 
 
 @kernel
@@ -124,6 +112,3 @@ def bilinear_constant(images, transforms, out, a, b, fill_value):
                     upper = p00 * gx + p01 * fx
                     lower = p10 * gx + p11 * fx
                     out[i, oy, ox, c] = upper * gy + lower * fy
-
-
-__all__ = []

@@ -12,11 +12,9 @@ import math
 
 import numpy as np
 
-from neuroflow.backend import jit, threads
-from neuroflow.core import fusion
+from neuroflow.backend import threads
 from neuroflow.core.op import Spec, convert_to_tensor, primitive
 from neuroflow.core.tensor import shape_str
-from neuroflow.ops import compiled
 from neuroflow.ops.broadcast import unbroadcast
 from neuroflow.ops.conv_runtime import outputs
 from neuroflow.ops.einsum import einsum, tensordot
@@ -124,87 +122,6 @@ def _matmul_grad(op, dy):
         else:
             gb = matmul(dy, a, transpose_a=True, transpose_b=True)
     return [unbroadcast(ga, op.inputs[0]), unbroadcast(gb, op.inputs[1])]
-
-
-# -- MatMul + bias (+ Relu), fused by the compiler ---------------------------------------------
-
-
-def _fused_matmul(a, b, bias, transpose_a=False, transpose_b=False, relu=False):
-    """A dense layer in one step: the product, then ``+= bias`` and ReLU on it in place
-    (one compiled pass when numba is there), the same operations as MatMul, the add and
-    Relu one after another."""
-    out = None
-    if a.ndim == 2 and b.ndim == 2 and not (transpose_a or transpose_b) \
-            and a.shape[0] * a.shape[1] * b.shape[1] < PARALLEL_MACS:
-        try:  # the common small layer, without the general kernel's checks
-            out = np.matmul(a, b)
-        except ValueError:
-            pass  # the general kernel says what is wrong
-    if out is None:
-        out = _matmul.kernel(a, b, transpose_a, transpose_b)
-    n = out.shape[-1]
-    if bias.shape != (n,):
-        raise ValueError(f"bias of shape {shape_str(bias.shape)} does not match the "
-                         f"product's last dimension ({n})")
-    rows = out if out.ndim == 2 else out.reshape(-1, n)
-    if out.size < threads.MIN_SPLIT:
-        parts = ((0, len(rows)),)
-    else:
-        parts = threads.split(len(rows), threads.MIN_SPLIT // max(n, 1) + 1)
-    if jit.available():
-        if len(parts) == 1:  # a small layer (inference on one example): no dispatch cost
-            compiled.bias_relu(rows, bias, 0, len(rows), relu)
-        else:
-            threads.run(lambda lo, hi: compiled.bias_relu(rows, bias, lo, hi, relu), parts)
-    else:
-        def epilogue(lo, hi):
-            np.add(rows[lo:hi], bias, out=rows[lo:hi])
-            if relu:
-                np.maximum(rows[lo:hi], 0, out=rows[lo:hi])
-        threads.run(epilogue, parts)
-    return out
-
-
-_FUSED_MATMUL = fusion.FusedDef("_FusedMatMul", _fused_matmul)
-
-
-def _is_bias_of(bias, product):
-    """Whether adding ``bias`` to ``product`` adds one value per column, nothing more: a
-    1-D float tensor as long as the product's (known) last dimension."""
-    ps, bs = product.shape, bias.shape
-    return (ps.rank is not None and ps.rank >= 2 and ps[-1] is not None
-            and bs.rank == 1 and bs[0] == ps[-1] and bias.dtype == product.dtype
-            and product.dtype.is_floating)
-
-
-def _fuse_matmul(op, inputs, chain):
-    """MatMul -> bias add (AddV2 of a 1-D bias, or channels-last BiasAdd) (-> Relu) into
-    one kernel, as TensorFlow's remapper makes _FusedMatMul."""
-    if op.type == "Relu":
-        add = chain(inputs[0], "AddV2") or chain(inputs[0], "BiasAdd")
-        if add is None:
-            return None
-        ops = [add[0], op]
-    elif op.type in ("AddV2", "BiasAdd"):
-        add, ops = (op, inputs), [op]
-    else:
-        return None
-    add_op, (x, y) = add
-    if add_op.type == "BiasAdd":
-        if str(add_op.attrs.get("data_format") or "NHWC").upper().startswith("NC"):
-            return None
-        candidates = [(x, y)]
-    else:
-        candidates = [(x, y), (y, x)]
-    for product, bias in candidates:
-        found = chain(product, "MatMul")
-        if found is not None and _is_bias_of(bias, product) and bias is not product:
-            attrs = dict(found[0].attrs, relu=op.type == "Relu")
-            return fusion.Fused(_FUSED_MATMUL, found[1] + (bias,), attrs, [found[0]] + ops)
-    return None
-
-
-fusion.RULES.append(_fuse_matmul)
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
