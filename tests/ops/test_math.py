@@ -575,3 +575,25 @@ def test_top_level_and_math_namespaces():
         assert getattr(nf, name) is getattr(nf.math, name), name
     assert nf.math.mod is nf.floormod and nf.math.floor_div is nf.floordiv
     assert nf.math.truediv is nf.divide
+
+
+def test_add_gradient_needs_no_reduction_when_shapes_show_none():
+    """x [None, 3] + b [3]: b cannot stretch x, so x's gradient is dy itself (no op reads x
+    for its shape); x [None, 3] + y [None, 3] may stretch either, and is reduced."""
+    graph = nf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(nf.float32, [None, 3])
+        y = v1.placeholder(nf.float32, [None, 3])
+        b = nf.constant(np.array([1.0, 2.0, 3.0], np.float32))
+        gx_bias, gb = nf.gradients(nf.reduce_sum(nf.square(x + b)), [x, b])
+        gx_sub = nf.gradients(nf.reduce_sum(nf.square(b - x)), [x])[0]
+        gx_pair = nf.gradients(nf.reduce_sum(x + y), [x])[0]
+    assert gx_bias.op.type != "SumToShapeOf" and gx_sub.op.type != "SumToShapeOf"
+    xv = np.arange(6, dtype=np.float32).reshape(2, 3)
+    with v1.Session(graph=graph) as sess:
+        got = sess.run([gx_bias, gb, gx_sub], {x: xv})
+        pair = sess.run(gx_pair, {x: xv[:1], y: np.ones((4, 3), np.float32)})
+    np.testing.assert_allclose(got[0], 2 * (xv + [1, 2, 3]))
+    np.testing.assert_allclose(got[1], (2 * (xv + [1, 2, 3])).sum(0))
+    np.testing.assert_allclose(got[2], -2 * ([1, 2, 3] - xv))
+    np.testing.assert_allclose(pair, np.full((1, 3), 4.0))
