@@ -13,6 +13,9 @@ from neuroflow.keras.layers.merging import *  # noqa: F401,F403
 from neuroflow.keras.layers.normalization import *  # noqa: F401,F403
 from neuroflow.keras.layers.pooling import *  # noqa: F401,F403
 from neuroflow.keras.layers.preprocessing import *  # noqa: F401,F403
+from neuroflow.keras.layers.recurrent import *  # noqa: F401,F403
+from neuroflow.keras.layers.recurrent_cells import *  # noqa: F401,F403
+from neuroflow.keras.layers.recurrent_wrappers import *  # noqa: F401,F403
 from neuroflow.keras.layers.regularization_layers import *  # noqa: F401,F403
 from neuroflow.keras.layers.reshaping import *  # noqa: F401,F403
 from neuroflow.keras.models.functional import Input, InputLayer  # noqa: F401
