@@ -233,11 +233,95 @@ def _cnn():
     return {"neuroflow": _nf_cnn_step, "pytorch": _torch_cnn_step}
 
 
+LSTM_BATCH, LSTM_STEPS, LSTM_INPUT, LSTM_UNITS = 64, 32, 32, 128
+
+
+def _lstm_weights(seed):
+    """An LSTM's kernel, recurrent kernel and bias in Keras's layout (gates i, f, c, o; the
+    forget gate's bias 1), then a Dense 128x10 (uniform weights, zero bias)."""
+    rng = np.random.default_rng(seed)
+    units = LSTM_UNITS
+
+    def uniform(shape, fan_in, fan_out):
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        return rng.uniform(-limit, limit, shape).astype(np.float32)
+
+    bias = np.zeros(4 * units, np.float32)
+    bias[units:2 * units] = 1.0
+    return [uniform((LSTM_INPUT, 4 * units), LSTM_INPUT, 4 * units),
+            uniform((units, 4 * units), units, 4 * units), bias,
+            uniform((units, 10), units, 10), np.zeros(10, np.float32)]
+
+
+def _lstm_data(batch, seed):
+    rng = np.random.default_rng(seed + 1)
+    return (rng.standard_normal((batch, LSTM_STEPS, LSTM_INPUT)).astype(np.float32),
+            rng.integers(0, 10, batch).astype(np.int64))
+
+
+def _nf_lstm_step(batch=LSTM_BATCH, seed=0, module=None):
+    """Keras's LSTM layer (its last output) and a Dense layer, trained by a compiled step."""
+    import neuroflow as nf
+    nf = module or nf  # the TensorFlow column runs this same code with ``tensorflow``
+    x_np, y_np = _lstm_data(batch, seed)
+    x, y = nf.constant(x_np), nf.constant(y_np.astype(np.int32))
+    lstm, dense = nf.keras.layers.LSTM(LSTM_UNITS), nf.keras.layers.Dense(10)
+    dense(lstm(x[:1]))
+    weights = _lstm_weights(seed)
+    lstm.set_weights(weights[:3])
+    dense.set_weights(weights[3:])
+    params = lstm.trainable_weights + dense.trainable_weights
+    opt = nf.keras.optimizers.Adam(1e-3)
+
+    @nf.function
+    def step(inputs, labels):
+        with nf.GradientTape() as tape:
+            loss = nf.reduce_mean(nf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels, dense(lstm(inputs))))
+        grads = tape.gradient(loss, params)
+        opt.apply_gradients(zip(grads, params))
+        return loss
+    return lambda: step(x, y)
+
+
+def _torch_lstm_step(batch=LSTM_BATCH, seed=0):
+    import torch
+    x_np, y_np = _lstm_data(batch, seed)
+    x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
+    kernel, recurrent, bias, w, b = _lstm_weights(seed)
+    lstm = torch.nn.LSTM(LSTM_INPUT, LSTM_UNITS, batch_first=True)
+    fc = torch.nn.Linear(LSTM_UNITS, 10)
+    with torch.no_grad():  # torch's gate order i, f, g, o is Keras's i, f, c, o
+        lstm.weight_ih_l0.copy_(torch.from_numpy(kernel.T))
+        lstm.weight_hh_l0.copy_(torch.from_numpy(recurrent.T))
+        lstm.bias_ih_l0.copy_(torch.from_numpy(bias))
+        lstm.bias_hh_l0.zero_()
+        fc.weight.copy_(torch.from_numpy(w.T))
+        fc.bias.copy_(torch.from_numpy(b))
+    params = list(lstm.parameters()) + list(fc.parameters())
+    opt = torch.optim.Adam(params, lr=1e-3, eps=1e-7)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        outputs, _ = lstm(x)
+        loss = torch.nn.functional.cross_entropy(fc(outputs[:, -1]), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def _lstm():
+    return {"neuroflow": _nf_lstm_step, "pytorch": _torch_lstm_step}
+
+
 WORKLOADS = {
     "tiny": ("2-16-1 MLP, batch 4, SGD, MSE: per-op framework overhead", _tiny),
     "infer_b1": ("784-256-256-10 MLP inference, batch 1: latency", _infer_b1),
     "mlp": ("784-256-256-10 ReLU MLP, batch 128, Adam, softmax cross-entropy", _mlp),
     "cnn": ("Conv32-Pool-Conv64-Pool-Dense128-Dense10 on 28x28x1, batch 64, Adam", _cnn),
+    "lstm": (f"LSTM (input {LSTM_INPUT}, {LSTM_UNITS} units, {LSTM_STEPS} steps) + Dense10, "
+             f"batch {LSTM_BATCH}, Adam", _lstm),
     "keras_mlp": ("one model.fit epoch of the mlp (2,048 samples, batch 128) vs a torch loop",
                   keras_workloads.keras_mlp),
     "keras_cnn": ("one model.fit epoch of the cnn (1,024 samples, batch 64) vs a torch loop",
@@ -257,6 +341,7 @@ TF_WORKLOADS = {
     "mlp": lambda tf: _nf_mlp_step(_MLP, 128, lambda: tf.keras.optimizers.Adam(1e-3), "ce",
                                    module=tf),
     "cnn": lambda tf: _nf_cnn_step(module=tf),
+    "lstm": lambda tf: _nf_lstm_step(module=tf),
     "keras_mlp": lambda tf: keras_workloads.tf_keras_step("keras_mlp", tf),
     "keras_cnn": lambda tf: keras_workloads.tf_keras_step("keras_cnn", tf),
 }

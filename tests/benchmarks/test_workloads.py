@@ -10,7 +10,7 @@ from neuroflow.benchmarks import workloads
 torch = pytest.importorskip("torch", reason="the benchmark compares against PyTorch")
 
 
-@pytest.mark.parametrize("name", ["tiny", "mlp", "cnn"])
+@pytest.mark.parametrize("name", ["tiny", "mlp", "cnn", "lstm"])
 def test_both_frameworks_take_the_same_steps(name):
     builders = workloads.get(name).build
     ours, theirs = builders["neuroflow"](), builders["pytorch"]()
@@ -107,7 +107,7 @@ def test_fit_mnist_sides_regularize_alike():
 
 # -- the optional TensorFlow column, run with neuroflow standing in for TensorFlow ----------
 
-@pytest.mark.parametrize("name", ["tiny", "mlp", "cnn", "keras_mlp", "keras_cnn"])
+@pytest.mark.parametrize("name", ["tiny", "mlp", "cnn", "lstm", "keras_mlp", "keras_cnn"])
 def test_tensorflow_column_code_computes_the_same_loss(name):
     """The TensorFlow side is TF2 code: given neuroflow (which has TF's API) as ``tf``, it
     runs and starts where the PyTorch side does. TensorFlow itself is never needed."""
