@@ -116,7 +116,8 @@ class Tensor:
 class EagerTensor(Tensor):
     """A tensor with a value, computed as soon as its op was called."""
 
-    __slots__ = ("_value", "__weakref__")
+    # _keras_mask: the Keras mask of a layer's output (unset on most tensors)
+    __slots__ = ("_value", "_keras_mask", "__weakref__")
 
     def __init__(self, value):
         self._value = value
@@ -181,7 +182,7 @@ class SymbolicTensor(Tensor):
     """An output of an operation in a graph: no value until a session or function runs it."""
 
     __slots__ = ("op", "value_index", "shape", "dtype", "_variable", "_keras_history",
-                 "__weakref__")
+                 "_keras_mask", "__weakref__")
 
     def __init__(self, op, value_index: int, shape, dtype: dtypes.DType):
         self.op = op

@@ -1,5 +1,5 @@
-"""Core layers besides ``Dense``: ``Identity``, ``Embedding``, and the shape layers
-``Flatten``, ``Reshape``, ``Permute``, ``RepeatVector``.
+"""Core layers besides ``Dense``: ``Identity``, ``Embedding``, ``Masking``, and the shape
+layers ``Flatten``, ``Reshape``, ``Permute``, ``RepeatVector``.
 
 Shape layers keep the batch dim dynamic (``nf.shape(x)[0]`` when it is unknown), so they work
 on ``keras.Input`` tensors and in traces with an unknown batch size.
@@ -16,7 +16,8 @@ from neuroflow.keras.layers.layer import InputSpec, Layer
 from neuroflow.keras.serialization import serialize_object
 from neuroflow.ops.array import expand_dims, reshape, shape, transpose
 from neuroflow.ops.lookup import embedding_lookup
-from neuroflow.ops.math import cast, not_equal
+from neuroflow.ops.math import cast, multiply, not_equal
+from neuroflow.ops.reduce import reduce_any
 from neuroflow.ops.tiling import tile
 
 
@@ -98,6 +99,36 @@ class Embedding(Layer):
             "activity_regularizer": serialize_object(self.activity_regularizer),
             "embeddings_constraint": serialize_object(self.embeddings_constraint),
             "mask_zero": self.mask_zero})
+        return config
+
+
+class Masking(Layer):
+    """Masks the time steps whose features all equal ``mask_value``
+    (``keras.layers.Masking(mask_value=0.0)``): they become zeros, and the mask it attaches
+    makes the layers after it (LSTM, GRU, GlobalAveragePooling1D, ...) skip them.
+
+    >>> keras.layers.Masking()(np.array([[[1.0], [0.0]]])).numpy().ravel()
+    array([1., 0.], dtype=float32)
+    """
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = mask_value
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        return reduce_any(not_equal(inputs, self.mask_value), axis=-1)
+
+    def call(self, inputs):
+        keep = expand_dims(self.compute_mask(inputs), -1)
+        return multiply(inputs, cast(keep, inputs.dtype))
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config["mask_value"] = self.mask_value
         return config
 
 
@@ -249,4 +280,4 @@ class RepeatVector(Layer):
         return config
 
 
-__all__ = ["Identity", "Embedding", "Flatten", "Reshape", "Permute", "RepeatVector"]
+__all__ = ["Identity", "Embedding", "Masking", "Flatten", "Reshape", "Permute", "RepeatVector"]

@@ -8,6 +8,7 @@ records the call so a functional ``Model`` can replay it.
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import numpy as np
 
@@ -67,6 +68,16 @@ def check_input_spec(layer, spec, shape, index=0):
                                  f"shape={shape_str(shape)}")
 
 
+def _masks_of(inputs):
+    """The Keras masks the input tensors carry (nested like them), or None if none does."""
+    if isinstance(inputs, Tensor):
+        return getattr(inputs, "_keras_mask", None)
+    if not isinstance(inputs, (list, tuple)):
+        return None
+    masks = [getattr(x, "_keras_mask", None) for x in inputs]
+    return masks if any(m is not None for m in masks) else None
+
+
 def _shape_of(x):
     if isinstance(x, (Tensor, Variable)):
         return TensorShape(x.shape)
@@ -118,7 +129,9 @@ class Layer:
         self._added_losses = []
         self.activity_regularizer = _get_regularizer(activity_regularizer)
         self._output_shape = None
-        self._call_has_training = "training" in inspect.signature(self.call).parameters
+        parameters = inspect.signature(self.call).parameters
+        self._call_has_training = "training" in parameters
+        self._call_has_mask = "mask" in parameters
 
     # -- building ---------------------------------------------------------------------
     def build(self, input_shape):
@@ -168,6 +181,11 @@ class Layer:
     def _call_impl(self, args, kwargs):
         inputs = _convert_inputs(args[0] if args else None, self)
         args = (inputs,) + tuple(args[1:])
+        previous_mask = _masks_of(args[0] if args else None)
+        if kwargs.get("mask") is not None:
+            previous_mask = kwargs["mask"]
+        elif previous_mask is not None and self._call_has_mask:
+            kwargs = dict(kwargs, mask=previous_mask)  # the caller's dict stays as it was
         if self.input_spec is not None:
             for i, (spec, x) in enumerate(zip(nest.flatten(self.input_spec),
                                               nest.flatten(inputs))):
@@ -180,7 +198,37 @@ class Layer:
             if self.activity_regularizer is not None:
                 self._activity_losses = [_activity_loss(self.activity_regularizer, o)
                                          for o in nest.flatten(outputs)]
+            self._attach_masks(inputs, outputs, previous_mask)
         return outputs
+
+    def _attach_masks(self, inputs, outputs, previous_mask):
+        """Keras's mask propagation: the outputs carry ``compute_mask``'s mask (as
+        ``_keras_mask``) for the next layer's ``call(..., mask=)``. A layer that does not
+        support masking drops an incoming mask, with a warning, as Keras does."""
+        if not self.supports_masking and type(self).compute_mask is Layer.compute_mask:
+            if previous_mask is not None:
+                warnings.warn(f"Layer '{self.name}' (of type {type(self).__name__}) was passed "
+                              "an input with a mask attached to it. However, this layer does "
+                              "not support masking and will therefore destroy the mask "
+                              "information. Downstream layers will not see the mask.",
+                              stacklevel=4)
+            return
+        masks = self.compute_mask(inputs, previous_mask)
+        if masks is None:
+            return
+        flat = nest.flatten(outputs)
+        masks = nest.flatten(masks) if nest.is_nested(masks) else [masks] * len(flat)
+        for tensor, mask in zip(flat, masks):
+            if mask is not None and getattr(tensor, "_keras_mask", None) is None:
+                try:
+                    tensor._keras_mask = mask
+                except AttributeError:  # not a tensor (a Variable returned as it is)
+                    pass
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the outputs, given the inputs' (``mask``): passed on unchanged by a
+        layer that supports masking, else none. Override to make or change a mask."""
+        return mask if self.supports_masking else None
 
     def compute_output_shape(self, input_shape):
         """The output shape for ``input_shape``, by tracing ``call`` symbolically."""

@@ -8,7 +8,7 @@ TensorShape([2, 5, 16])
 from __future__ import annotations
 
 from neuroflow.keras.layers.layer import InputSpec, Layer
-from neuroflow.keras.layers.recurrent_cells import batch_size_of
+from neuroflow.keras.layers.recurrent_cells import batch_size_of, flat_state_sizes
 from neuroflow.ops.array import reshape
 from neuroflow.ops.array import shape as shape_of
 from neuroflow.ops.joining import concat
@@ -141,6 +141,18 @@ class Bidirectional(Layer):
         self.backward_layer.reset_states()
 
     reset_state = reset_states
+
+    def compute_mask(self, inputs, mask=None):
+        """The time mask goes on with sequence outputs; the last outputs and states carry
+        none."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        output_mask = mask if self.return_sequences else None
+        n_outputs = 2 if self.merge_mode is None else 1
+        masks = [output_mask] * n_outputs
+        if self.return_state:
+            masks += [None] * (2 * len(flat_state_sizes(self.forward_layer.cell)))
+        return masks if len(masks) > 1 else masks[0]
 
     def compute_output_shape(self, sequences_shape):
         shapes = self.forward_layer.compute_output_shape(sequences_shape)

@@ -47,8 +47,13 @@ def test_mask_zero_makes_the_padding_invisible(make_rnn):
     np.testing.assert_allclose(model(padded).numpy(), expected, rtol=1e-5, atol=1e-6)
     mask = model.embedding.compute_mask(nf.constant(padded))
     np.testing.assert_array_equal(mask.numpy(), [[True] * 3 + [False] * 3])
-    # without the mask the padding steps change the result
-    unmasked = model.head(model.rnn(model.embedding(padded))).numpy()
+    # the mask travels with the embedding's output to the next layer (Keras's propagation);
+    # without it (nf.identity makes a tensor without one) the padding changes the result
+    embedded = model.embedding(padded)
+    np.testing.assert_array_equal(embedded._keras_mask.numpy(), mask.numpy())
+    np.testing.assert_allclose(model.head(model.rnn(embedded)).numpy(), expected, rtol=1e-5,
+                               atol=1e-6)
+    unmasked = model.head(model.rnn(nf.identity(embedded))).numpy()
     assert not np.allclose(unmasked, expected, atol=1e-4)
 
 
