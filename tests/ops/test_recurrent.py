@@ -247,6 +247,72 @@ def test_fused_gradients_match_composition(name, used):
         np.testing.assert_allclose(fused_value, reference, rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.parametrize("name", list(_COMPOSED))
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_masked_steps_keep_the_state_fused_as_composed(name, go_backwards):
+    """With a mask, the fused ops skip the False steps (the state carries over) and give
+    the composition's values, first and second order gradients."""
+    fused, composed, sample, attrs = _COMPOSED[name]
+    mask = np.array([[True, False, True], [False, True, True]])
+    results = []
+    for fn in (lambda *a: fused(*a, go_backwards=go_backwards, mask=mask),
+               lambda *a: composed(*a, nf.constant(mask), go_backwards=go_backwards,
+                                   masked=True, **attrs)):
+        xs = [nf.constant(a) for a in sample]
+        with nf.GradientTape() as outer:
+            outer.watch(xs)
+            with nf.GradientTape() as inner:
+                inner.watch(xs)
+                outs = fn(*xs)
+                loss = nf.add_n([nf.reduce_sum(o * o * (k + 1.0)) for k, o in enumerate(outs)])
+            grads = inner.gradient(loss, xs)
+            second = nf.add_n([nf.reduce_sum(g * g) for g in grads])
+        seconds = outer.gradient(second, xs, unconnected_gradients=nf.UnconnectedGradients.ZERO)
+        results.append([o.numpy() for o in outs] + [t.numpy() for t in grads + seconds])
+    for fused_value, reference in zip(*results):
+        np.testing.assert_allclose(fused_value, reference, rtol=1e-9, atol=1e-11)
+    # the second row's masked step (time 0) repeats the state before it: the initial
+    # state when processed first, the previous output when processed last
+    steps = results[0][0][1]  # the second row's outputs, in processing order
+    if go_backwards:
+        np.testing.assert_array_equal(steps[2], steps[1])
+    else:
+        np.testing.assert_array_equal(steps[0], sample[1][1])
+
+
+def test_masked_op_matches_finite_differences():
+    mask = np.array([[True, True, False], [True, False, True]])
+    sample = _lstm_sample(seed=12)
+
+    def loss(*values):
+        return nf.reduce_sum(recurrent.lstm(*values, mask=mask)[0] ** 2)
+    xs = [nf.constant(a) for a in sample]
+    with nf.GradientTape() as tape:
+        tape.watch(xs)
+        value = loss(*xs)
+    grads = tape.gradient(value, xs)
+    eps = 1e-6
+    for i, a in enumerate(sample):
+        flat = a.reshape(-1)
+        for j in range(0, flat.size, max(1, flat.size // 5)):
+            up, down = flat.copy(), flat.copy()
+            up[j] += eps
+            down[j] -= eps
+            args_up = [nf.constant(up.reshape(a.shape)) if k == i else nf.constant(b)
+                       for k, b in enumerate(sample)]
+            args_down = [nf.constant(down.reshape(a.shape)) if k == i else nf.constant(b)
+                         for k, b in enumerate(sample)]
+            numeric = (loss(*args_up).numpy() - loss(*args_down).numpy()) / (2 * eps)
+            assert grads[i].numpy().reshape(-1)[j] == pytest.approx(numeric, rel=1e-5,
+                                                                   abs=1e-8)
+
+
+def test_mask_shape_is_checked():
+    sample = [nf.constant(a) for a in _lstm_sample(seed=13)]
+    with pytest.raises(ValueError, match=r"mask shape \[2, 4\] does not match"):
+        recurrent.lstm(*sample, mask=np.ones((2, 4), bool))
+
+
 def test_third_order_matches_composition():
     xs_value = _lstm_sample(seed=8, batch=2, steps=2, units=2)
     results = []

@@ -5,8 +5,8 @@ the cell with neuroflow ops: it works eagerly and when traced (``nf.function``, 
 handles masks, recurrent dropout and custom cells; a trace needs the number of time steps.
 The fused path hands the whole sequence to one op of ``neuroflow.ops.recurrent``
 (``lstm``, ``gru``, ``simple_rnn``); ``LSTM``, ``GRU`` and ``SimpleRNN`` take it when the
-configuration allows (default activations, no mask, no recurrent dropout, not ``unroll``),
-as Keras picks cuDNN. ``use_cudnn=False`` forces the generic path.
+configuration allows (default activations, no recurrent dropout, not ``unroll``; masks
+too), as Keras picks cuDNN. ``use_cudnn=False`` forces the generic path.
 
 A mask (``mask=``, ``[batch, time]`` bool) keeps the previous state at masked steps, and the
 previous output (zeros with ``zero_output_for_mask=True``). Masks are not propagated between
@@ -39,7 +39,9 @@ from neuroflow.ops import recurrent as fused
 from neuroflow.ops.array import expand_dims
 from neuroflow.ops.creation import zeros, zeros_like
 from neuroflow.ops.joining import stack, unstack
-from neuroflow.ops.math import cast, multiply, where
+from neuroflow.ops.math import cast, greater, multiply, where
+from neuroflow.ops.reduce import cumsum
+from neuroflow.ops.tiling import reverse
 
 
 class _StateHolder:
@@ -231,6 +233,16 @@ class RNN(Layer):
 
     reset_state = reset_states
 
+    def compute_mask(self, inputs, mask=None):
+        """The time mask goes on with the sequence output (``return_sequences``); the last
+        output and the states carry none."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        output_mask = mask if self.return_sequences else None
+        if self.return_state:
+            return [output_mask] + [None] * len(flat_state_sizes(self.cell))
+        return output_mask
+
     # -- shapes and config ----------------------------------------------------------------
     def compute_output_shape(self, sequences_shape):
         sequences_shape = tuple(sequences_shape)
@@ -294,8 +306,6 @@ class _FusedRNN(RNN):
         cell = self.cell
         if type(cell) is not self._cell_class:
             return "the cell is not the layer's own"
-        if mask is not None:
-            return "a mask was given"
         if self.unroll:
             return "unroll=True"
         if cell.recurrent_dropout > 0:
@@ -320,7 +330,22 @@ class _FusedRNN(RNN):
         if training and 0 < cell.dropout < 1:
             # one mask per sequence, the one the cell would reuse at every step
             inputs = multiply(sequences, expand_dims(cell.get_dropout_mask(sequences[:, 0]), 1))
-        return self._run_fused(inputs, states)
+        last_output, outputs, new_states = self._run_fused(inputs, states, mask)
+        if mask is not None:
+            last_output, outputs = self._masked_outputs(outputs, mask, last_output)
+        return last_output, outputs, new_states
+
+    def _masked_outputs(self, outputs, mask, last_output):
+        """The outputs of masked steps as the Python loop gives them: the fused op repeats
+        the state, so a step before the first unmasked one shows the initial state; Keras
+        shows zeros there (and at every masked step with ``zero_output_for_mask``)."""
+        steps = reverse(mask, [1]) if self.go_backwards else mask
+        if self.zero_output_for_mask:
+            shown = steps
+        else:
+            shown = greater(cumsum(cast(steps, "int32"), axis=1), 0)
+        outputs = multiply(outputs, expand_dims(cast(shown, outputs.dtype), -1))
+        return outputs[:, -1], outputs
 
     def get_config(self):
         config = self._rnn_config()
@@ -378,11 +403,12 @@ class SimpleRNN(_FusedRNN):
             dropout=dropout, recurrent_dropout=recurrent_dropout, seed=seed)
         super().__init__(units, cell_kwargs, **kwargs)
 
-    def _run_fused(self, inputs, states):
+    def _run_fused(self, inputs, states, mask):
         cell = self.cell
         outputs, last_h = fused.simple_rnn(inputs, states[0], cell.kernel, cell.recurrent_kernel,
                                          cell.bias, activation=activations.serialize(
-                                             cell.activation), go_backwards=self.go_backwards)
+                                             cell.activation), go_backwards=self.go_backwards,
+                                         mask=mask)
         return last_h, outputs, [last_h]
 
 
@@ -411,11 +437,11 @@ class LSTM(_FusedRNN):
             recurrent_dropout=recurrent_dropout, seed=seed)
         super().__init__(units, cell_kwargs, **kwargs)
 
-    def _run_fused(self, inputs, states):
+    def _run_fused(self, inputs, states, mask):
         cell = self.cell
         outputs, last_h, last_c = fused.lstm(inputs, states[0], states[1], cell.kernel,
                                            cell.recurrent_kernel, cell.bias,
-                                           go_backwards=self.go_backwards)
+                                           go_backwards=self.go_backwards, mask=mask)
         return last_h, outputs, [last_h, last_c]
 
 
@@ -444,11 +470,11 @@ class GRU(_FusedRNN):
             reset_after=reset_after)
         super().__init__(units, cell_kwargs, **kwargs)
 
-    def _run_fused(self, inputs, states):
+    def _run_fused(self, inputs, states, mask):
         cell = self.cell
         outputs, last_h = fused.gru(inputs, states[0], cell.kernel, cell.recurrent_kernel,
                                   cell.bias, reset_after=cell.reset_after,
-                                  go_backwards=self.go_backwards)
+                                  go_backwards=self.go_backwards, mask=mask)
         return last_h, outputs, [last_h]
 
 

@@ -41,13 +41,32 @@ def _tensors(op, values):
     if not dtypes.as_dtype(first.dtype).is_floating:
         raise TypeError(f"{op} expects floating inputs, got "
                         f"{dtypes.as_dtype(first.dtype).name}")
+    for v in out[1:]:
+        if dtypes.as_dtype(v.dtype) != dtypes.as_dtype(first.dtype):
+            raise TypeError(f"{op}: every input must have the inputs' dtype "
+                            f"{dtypes.as_dtype(first.dtype).name}, got "
+                            f"{dtypes.as_dtype(v.dtype).name}")
     return out
 
 
+def _mask_args(mask):
+    """The extra input and attribute of a masked call: ([mask as bool], {"masked": True})."""
+    if mask is None:
+        return [], {}
+    if not hasattr(mask, "dtype"):
+        mask = convert_to_tensor(mask)
+    if dtypes.as_dtype(mask.dtype) != dtypes.bool_:
+        from neuroflow.ops.math import cast
+        mask = cast(mask, dtypes.bool_)
+    return [mask], {"masked": True}
+
+
 def lstm(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias=None,
-         go_backwards=False, name=None):
+         go_backwards=False, mask=None, name=None):
     """A whole LSTM sequence in one fused op; weights in Keras's layout (gates i, f, c, o):
     kernel [input_dim, 4 units], recurrent_kernel [units, 4 units], bias [4 units] or None.
+    ``mask`` ([batch, time] bool): at a False step a row keeps its state (and its output
+    repeats the previous one), as Keras's recurrent layers skip masked steps.
 
     Returns (outputs [batch, time, units] in processing order, last h, last c).
 
@@ -56,30 +75,34 @@ def lstm(inputs, initial_h, initial_c, kernel, recurrent_kernel, bias=None,
     """
     args = _tensors("lstm", [inputs, initial_h, initial_c, kernel, recurrent_kernel]
                     + ([] if bias is None else [bias]))
-    outs = _lstm(*args, go_backwards=bool(go_backwards), name=name)
+    extra, attrs = _mask_args(mask)
+    outs = _lstm(*args, *extra, go_backwards=bool(go_backwards), name=name, **attrs)
     return outs[0], outs[1], outs[2]
 
 
 def gru(inputs, initial_h, kernel, recurrent_kernel, bias=None, reset_after=True,
-        go_backwards=False, name=None):
+        go_backwards=False, mask=None, name=None):
     """A whole GRU sequence in one fused op; weights in Keras's layout (gates z, r, h):
     kernel [input_dim, 3 units], recurrent_kernel [units, 3 units], bias [2, 3 units]
-    (input and recurrent rows) with ``reset_after``, else [3 units]; or None.
+    (input and recurrent rows) with ``reset_after``, else [3 units]; or None. ``mask``
+    as in ``lstm``.
 
     >>> out, h = recurrent.gru(x, h0, kernel, recurrent_kernel, bias)
     >>> out.shape   # [batch, time, units]
     """
     args = _tensors("gru", [inputs, initial_h, kernel, recurrent_kernel]
                     + ([] if bias is None else [bias]))
-    outs = _gru(*args, reset_after=bool(reset_after), go_backwards=bool(go_backwards),
-                name=name)
+    extra, attrs = _mask_args(mask)
+    outs = _gru(*args, *extra, reset_after=bool(reset_after),
+                go_backwards=bool(go_backwards), name=name, **attrs)
     return outs[0], outs[1]
 
 
 def simple_rnn(inputs, initial_h, kernel, recurrent_kernel, bias=None, activation="tanh",
-               go_backwards=False, name=None):
+               go_backwards=False, mask=None, name=None):
     """A whole fully-connected RNN sequence in one fused op: h = activation(x kernel +
     h recurrent_kernel + bias); activation "tanh", "relu", "sigmoid" or "linear" (None).
+    ``mask`` as in ``lstm``.
 
     >>> out, h = recurrent.simple_rnn(x, h0, kernel, recurrent_kernel, bias, "relu")
     >>> out.shape   # [batch, time, units]
@@ -90,8 +113,9 @@ def simple_rnn(inputs, initial_h, kernel, recurrent_kernel, bias=None, activatio
                          f"(or None), got {activation!r}")
     args = _tensors("simple_rnn", [inputs, initial_h, kernel, recurrent_kernel]
                     + ([] if bias is None else [bias]))
-    outs = _simple_rnn(*args, activation=activation, go_backwards=bool(go_backwards),
-                       name=name)
+    extra, attrs = _mask_args(mask)
+    outs = _simple_rnn(*args, *extra, activation=activation,
+                       go_backwards=bool(go_backwards), name=name, **attrs)
     return outs[0], outs[1]
 
 

@@ -14,6 +14,7 @@ from neuroflow.ops import array as _array
 from neuroflow.ops.conv_runtime import outputs as _recycled
 from neuroflow.ops.layer_norm import _is_zero_gradient
 from neuroflow.ops.linalg import _product
+from neuroflow.ops.math import where
 
 _ACTIVATIONS = ("tanh", "relu", "sigmoid", "linear")
 
@@ -84,20 +85,39 @@ def _check(gates, x, states, kernel, recurrent, bias, bias_rows):
     return batch, steps, units
 
 
-def _split_inputs(inputs, n_states):
+def _split_inputs(inputs, n_states, masked=False):
     x, states = inputs[0], inputs[1:1 + n_states]
-    kernel, recurrent, *bias = inputs[1 + n_states:]
-    return x, states, kernel, recurrent, (bias[0] if bias else None)
+    kernel, recurrent, *rest = inputs[1 + n_states:]
+    bias, mask = _bias_and_mask(rest, masked)
+    return x, states, kernel, recurrent, bias, mask
+
+
+def _bias_and_mask(rest, masked):
+    """The optional inputs after the recurrent kernel: (bias or None, mask or None); the
+    mask, when the op has one (attr ``masked``), comes last."""
+    rest = list(rest)
+    mask = rest.pop() if masked else None
+    return (rest[0] if rest else None), mask
+
+
+def _check_mask(mask, batch, steps):
+    m = _dims(mask)
+    if m is not None and (len(m) != 2 or _differ(m[0], batch) or _differ(m[1], steps)):
+        raise ValueError(f"mask shape {_fmt(m)} does not match [batch, time] = "
+                         f"{_fmt([batch, steps])}")
 
 
 def _forward_spec(gates, n_states, saved, bias_rows=0):
     """A forward shape rule; ``saved(batch, time, units)`` gives the extra outputs' shapes."""
     def spec(*inputs, **attrs):
-        x, states, kernel, recurrent, bias = _split_inputs(inputs, n_states)
+        x, states, kernel, recurrent, bias, mask = _split_inputs(
+            inputs, n_states, attrs.get("masked", False))
         rows = bias_rows(attrs) if callable(bias_rows) else bias_rows
         batch, steps, units = _check(gates, x.shape, [s.shape for s in states], kernel.shape,
                                      recurrent.shape, None if bias is None else bias.shape,
                                      rows)
+        if mask is not None:
+            _check_mask(mask.shape, batch, steps)
         public = [Spec([batch, steps, units], x.dtype)] + [Spec([batch, units], x.dtype)] * (
             n_states)
         return public + [Spec(s, x.dtype) for s in saved(batch, steps, units)]
@@ -107,6 +127,8 @@ def _forward_spec(gates, n_states, saved, bias_rows=0):
 def _backward_spec(n_saved):
     def spec(*inputs, seeds, **attrs):
         primal = inputs[sum(seeds):len(inputs) - n_saved]
+        if attrs.get("masked"):
+            primal = primal[:-1]  # the mask gets no gradient
         return [Spec(t.shape, t.dtype) for t in primal]
     return spec
 
@@ -171,6 +193,35 @@ def _input_grads(x_rows, dproj, kernel, x_shape, go_backwards):
     return np.ascontiguousarray(dx.transpose(1, 0, 2)), dkernel
 
 
+def _kept_rows(mask, go_backwards):
+    """Where each step keeps the previous state (its mask is False): [time, batch, 1] bool
+    in processing order, or None without a mask."""
+    if mask is None:
+        return None
+    keep = np.logical_not(np.asarray(mask, bool)).T
+    if go_backwards:
+        keep = keep[::-1]
+    return np.ascontiguousarray(keep)[:, :, None]
+
+
+def _carry(states, t, kept):
+    """The masked rows of step ``t`` keep the previous states (``states``: [time + 1, ...]
+    buffers)."""
+    if kept is not None:
+        for buffer in states:
+            np.copyto(buffer[t + 1], buffer[t], where=kept[t])
+
+
+def _pass_back(kept_t, saved, grads, projections):
+    """Backward through a masked step: its rows pass the state gradients back unchanged
+    (``saved``: the gradients before the step, restored into ``grads``) and give the
+    step's projections none."""
+    for before, after in zip(saved, grads):
+        np.copyto(after, before, where=kept_t)
+    for p in projections:
+        np.copyto(p, 0, where=kept_t)
+
+
 def _rows(a):
     return a.reshape(-1, a.shape[-1])
 
@@ -204,8 +255,8 @@ def _fused_grad(backward, op, output_grads, n_saved):
         return [None] * len(op.inputs)
     given = [g for g, flag in zip(output_grads, seeds) if flag]
     saved = op.outputs[len(op.outputs) - n_saved:]
-    grads = backward(*given, *op.inputs, *saved, seeds=seeds, **op.attrs)
-    return list(grads)
+    grads = list(backward(*given, *op.inputs, *saved, seeds=seeds, **op.attrs))
+    return grads + [None] if op.attrs.get("masked") else grads
 
 
 def _composed_grad(composed, op, ddys, n_saved):
@@ -217,21 +268,22 @@ def _composed_grad(composed, op, ddys, n_saved):
     inputs = list(op.inputs)
     k = sum(seeds)
     given, primal = inputs[:k], inputs[k:len(inputs) - n_saved]
+    differentiable = primal[:-1] if attrs.get("masked") else primal
     with GradientTape() as outer:
-        outer.watch(given + primal)
+        outer.watch(given + differentiable)
         with GradientTape() as inner:
-            inner.watch(primal)
+            inner.watch(differentiable)
             outs = composed(*primal, **attrs)
         used = [o for o, flag in zip(outs, seeds) if flag]
-        firsts = inner.gradient(used, primal, output_gradients=given)
+        firsts = inner.gradient(used, differentiable, output_gradients=given)
     targets, weights = [], []
     for first, ddy in zip(firsts, ddys):
         if first is not None:
             targets.append(first)
             weights.append(ddy)
-    grads = outer.gradient(targets, given + primal, output_gradients=weights) if targets \
-        else [None] * (k + len(primal))
-    return list(grads) + [None] * n_saved
+    grads = outer.gradient(targets, given + differentiable, output_gradients=weights) \
+        if targets else [None] * (k + len(differentiable))
+    return list(grads) + [None] * (len(primal) - len(differentiable) + n_saved)
 
 
 def _steps_of(x, go_backwards):
@@ -242,6 +294,18 @@ def _steps_of(x, go_backwards):
             f"steps (inputs shape {shape_str(x.shape)})")
     xs = _array.unstack(x, num=steps, axis=1)
     return xs[::-1] if go_backwards else xs
+
+
+def _step_masks(mask, x, go_backwards):
+    """Per step in processing order: the mask as [batch, 1] (None each without a mask)."""
+    if mask is None:
+        return [None] * (x.shape[1] or 0)
+    return [_array.expand_dims(m, -1) for m in _steps_of(mask, go_backwards)]
+
+
+def _masked(keep, new, old):
+    """``new`` where the step's mask is True, else ``old`` (composed ops)."""
+    return new if keep is None else where(keep, new, old)
 
 
 def _stack_time(hs, h0):

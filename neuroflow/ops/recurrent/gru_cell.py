@@ -14,18 +14,25 @@ from neuroflow.ops.recurrent.common import (
     _after,
     _backward_spec,
     _batch_major,
+    _bias_and_mask,
+    _carry,
     _check,
+    _check_mask,
     _composed_grad,
     _forward_spec,
     _fused_grad,
     _halve_sigmoid_columns,
     _input_grads,
+    _kept_rows,
+    _masked,
+    _pass_back,
     _project,
     _rows,
     _sigmoid_of_half,
     _stack_time,
     _start,
     _states,
+    _step_masks,
     _steps_of,
     _time_major,
     _time_view,
@@ -54,12 +61,15 @@ def _gru_mix(z, hh, h_prev, h, tmp):
     np.add(hh, tmp, out=h)
 
 
-@primitive("GRU", shape=_forward_spec(3, 1, _gru_saved, _gru_bias_rows), num_outputs=5)
-def _gru(x, h0, kernel, recurrent_kernel, *bias, reset_after, go_backwards):
-    bias = bias[0] if bias else None
+@primitive("GRU", shape=_forward_spec(3, 1, _gru_saved, _gru_bias_rows), num_outputs=5,
+           same_dtype=(0, 1, 2, 3))  # the mask (last, when given) is bool
+def _gru(x, h0, kernel, recurrent_kernel, *rest, reset_after, go_backwards, masked=False):
+    bias, mask = _bias_and_mask(rest, masked)
     _check(3, x.shape, [h0.shape], kernel.shape, recurrent_kernel.shape,
            None if bias is None else bias.shape, 2 if reset_after else 0)
     batch, steps, _ = x.shape
+    if mask is not None:
+        _check_mask(mask.shape, batch, steps)
     units = recurrent_kernel.shape[0]
     sig = 2 * units
     w = _halve_sigmoid_columns(kernel, sig)
@@ -78,6 +88,7 @@ def _gru(x, h0, kernel, recurrent_kernel, *bias, reset_after, go_backwards):
         r = _halve_sigmoid_columns(recurrent_kernel[:, :sig], sig)
         r_h = np.ascontiguousarray(recurrent_kernel[:, sig:])
         rec = np.empty((batch, sig), x.dtype)
+    kept = _kept_rows(mask, go_backwards)
     for t in range(steps):
         g, h_prev = gates[t], hs[t]
         z, reset, hh = g[:, :units], g[:, units:sig], g[:, sig:]
@@ -95,6 +106,7 @@ def _gru(x, h0, kernel, recurrent_kernel, *bias, reset_after, go_backwards):
         hh += tmp
         np.tanh(hh, out=hh)
         _gru_mix(z, hh, h_prev, hs[t + 1], tmp)
+        _carry((hs,), t, kept)
     return _batch_major(hs), hs[steps].copy(), gates, hs, extra
 
 
@@ -103,10 +115,12 @@ def _gru_grad(op, dout, dh, *saved_grads):
     return _fused_grad(_gru_backward, op, (dout, dh), 3)
 
 
-@primitive("GRUGrad", shape=_backward_spec(3), num_outputs=None)
-def _gru_backward(*args, seeds, reset_after, go_backwards):
+@primitive("GRUGrad", shape=_backward_spec(3), num_outputs=None, same_dtype=False)
+def _gru_backward(*args, seeds, reset_after, go_backwards, masked=False):
     (dout, dlast_h), primal, (gates, hs, extra) = _unpack(args, seeds, 3)
-    x, _, kernel, recurrent_kernel, *bias = primal
+    x, _, kernel, recurrent_kernel, *rest = primal
+    bias, mask = _bias_and_mask(rest, masked)
+    kept = _kept_rows(mask, go_backwards)
     steps, batch, units = extra.shape
     sig = 2 * units
     dg = _recycled.empty(gates.shape, x.dtype)  # w.r.t. the input projections
@@ -123,6 +137,7 @@ def _gru_backward(*args, seeds, reset_after, go_backwards):
     for t in range(steps - 1, -1, -1):
         if dout is not None:
             dh += dout[t]
+        saved = (dh.copy(),) if kept is not None else ()
         g, d, h_prev = gates[t], dg[t], hs[t]
         z, reset, hh = g[:, :units], g[:, units:sig], g[:, sig:]
         dz, dr, dhh = d[:, :units], d[:, units:sig], d[:, sig:]
@@ -151,6 +166,8 @@ def _gru_backward(*args, seeds, reset_after, go_backwards):
             d_rh *= reset
             dh += d_rh
         dh += direct
+        if kept is not None:
+            _pass_back(kept[t], saved, (dh,), (d,) + ((drec[t],) if reset_after else ()))
     dx, dkernel = _input_grads(_time_major(x, go_backwards), dg, kernel, x.shape,
                                go_backwards)
     h_rows = _rows(hs[:-1])
@@ -160,22 +177,24 @@ def _gru_backward(*args, seeds, reset_after, go_backwards):
         drecurrent = np.concatenate([h_rows.T @ _rows(dg[:, :, :sig]),
                                      _rows(extra).T @ _rows(dg[:, :, sig:])], axis=1)
     grads = [dx, dh, dkernel, drecurrent]
-    if bias:
+    if bias is not None:
         db = _rows(dg).sum(axis=0)
         grads.append(np.stack([db, _rows(drec).sum(axis=0)]) if reset_after else db)
     return tuple(grads)
 
 
-def _gru_composed(x, h0, kernel, recurrent_kernel, *bias, reset_after, go_backwards):
+def _gru_composed(x, h0, kernel, recurrent_kernel, *rest, reset_after, go_backwards,
+                  masked=False):
     """GRU from ops, as Keras computes it: the reference for the fused kernels."""
+    bias, mask = _bias_and_mask(rest, masked)
     units = recurrent_kernel.shape[0]
     b_in = b_rec = None
-    if bias:
-        b_in, b_rec = _array.unstack(bias[0], num=2) if reset_after else (bias[0], None)
+    if bias is not None:
+        b_in, b_rec = _array.unstack(bias, num=2) if reset_after else (bias, None)
     if not reset_after:
         r_zr, r_h = _array.split(recurrent_kernel, [2 * units, units], axis=1)
     h, hs = h0, []
-    for xt in _steps_of(x, go_backwards):
+    for xt, keep in zip(_steps_of(x, go_backwards), _step_masks(mask, x, go_backwards)):
         xz = matmul(xt, kernel)
         if b_in is not None:
             xz = add(xz, b_in)
@@ -191,7 +210,7 @@ def _gru_composed(x, h0, kernel, recurrent_kernel, *bias, reset_after, go_backwa
             h_z, h_r = _array.split(matmul(h, r_zr), 2, axis=1)
             z, r = sigmoid(add(x_z, h_z)), sigmoid(add(x_r, h_r))
             hh = tanh(add(x_h, matmul(multiply(r, h), r_h)))
-        h = add(multiply(z, h), multiply(subtract(1.0, z), hh))
+        h = _masked(keep, add(multiply(z, h), multiply(subtract(1.0, z), hh)), h)
         hs.append(h)
     return _stack_time(hs, h0), h
 

@@ -15,17 +15,24 @@ from neuroflow.ops.recurrent.common import (
     _after,
     _backward_spec,
     _batch_major,
+    _bias_and_mask,
+    _carry,
     _check,
+    _check_mask,
     _composed_grad,
     _forward_spec,
     _fused_grad,
     _halve_sigmoid_columns,
     _input_grads,
+    _kept_rows,
+    _masked,
+    _pass_back,
     _project,
     _rows,
     _stack_time,
     _start,
     _states,
+    _step_masks,
     _steps_of,
     _time_major,
     _time_view,
@@ -89,12 +96,15 @@ def _lstm_step_back_numpy(dz, g, c_prev, tanh_c, dh, dc, tmp):
     dc *= f
 
 
-@primitive("LSTM", shape=_forward_spec(4, 2, _lstm_saved), num_outputs=7)
-def _lstm(x, h0, c0, kernel, recurrent_kernel, *bias, go_backwards):
-    bias = bias[0] if bias else None
+@primitive("LSTM", shape=_forward_spec(4, 2, _lstm_saved), num_outputs=7,
+           same_dtype=(0, 1, 2, 3, 4))  # the mask (last, when given) is bool
+def _lstm(x, h0, c0, kernel, recurrent_kernel, *rest, go_backwards, masked=False):
+    bias, mask = _bias_and_mask(rest, masked)
     _check(4, x.shape, [h0.shape, c0.shape], kernel.shape, recurrent_kernel.shape,
            None if bias is None else bias.shape, 0)
     batch, steps, _ = x.shape
+    if mask is not None:
+        _check_mask(mask.shape, batch, steps)
     units = recurrent_kernel.shape[0]
     order = _lstm_order(units)
     sig = 3 * units
@@ -106,10 +116,12 @@ def _lstm(x, h0, c0, kernel, recurrent_kernel, *bias, go_backwards):
     cs = _states(steps, batch, units, x.dtype, c0)
     tanh_cs = _recycled.empty((steps, batch, units), x.dtype)
     rec = np.empty((batch, 4 * units), x.dtype)
+    kept = _kept_rows(mask, go_backwards)
     step = _lstm_step_compiled if _compiled(x.dtype) else _lstm_step_numpy
     for t in range(steps):
         np.matmul(hs[t], r, out=rec)
         step(gates[t], rec, cs[t], cs[t + 1], tanh_cs[t], hs[t + 1])
+        _carry((hs, cs), t, kept)
     return _batch_major(hs), hs[steps].copy(), cs[steps].copy(), gates, hs, cs, tanh_cs
 
 
@@ -118,10 +130,12 @@ def _lstm_grad(op, dout, dh, dc, *saved_grads):
     return _fused_grad(_lstm_backward, op, (dout, dh, dc), 4)
 
 
-@primitive("LSTMGrad", shape=_backward_spec(4), num_outputs=None)
-def _lstm_backward(*args, seeds, go_backwards):
+@primitive("LSTMGrad", shape=_backward_spec(4), num_outputs=None, same_dtype=False)
+def _lstm_backward(*args, seeds, go_backwards, masked=False):
     (dout, dlast_h, dlast_c), primal, (gates, hs, cs, tanh_cs) = _unpack(args, seeds, 4)
-    x, _, _, kernel, recurrent_kernel, *bias = primal
+    x, _, _, kernel, recurrent_kernel, *rest = primal
+    bias, mask = _bias_and_mask(rest, masked)
+    kept = _kept_rows(mask, go_backwards)
     steps, batch, units = tanh_cs.shape
     order = _lstm_order(units)
     r_t = np.ascontiguousarray(recurrent_kernel[:, order].T)
@@ -134,28 +148,33 @@ def _lstm_backward(*args, seeds, go_backwards):
     for t in range(steps - 1, -1, -1):
         if dout is not None:
             dh += dout[t]
+        saved = (dh.copy(), dc.copy()) if kept is not None else ()
         step(dz[t], gates[t], cs[t], tanh_cs[t], dh, dc, tmp)
         np.matmul(dz[t], r_t, out=dh)
+        if kept is not None:
+            _pass_back(kept[t], saved, (dh, dc), (dz[t],))
     keras = np.argsort(order)
     dx, dkernel = _input_grads(_time_major(x, go_backwards), dz, kernel[:, order], x.shape,
                                go_backwards)
     drecurrent = _product(_rows(hs[:-1]).T, _rows(dz))
     grads = [dx, dh, dc, dkernel[:, keras], drecurrent[:, keras]]
-    if bias:
+    if bias is not None:
         grads.append(_rows(dz).sum(axis=0)[keras])
     return tuple(grads)
 
 
-def _lstm_composed(x, h0, c0, kernel, recurrent_kernel, *bias, go_backwards):
+def _lstm_composed(x, h0, c0, kernel, recurrent_kernel, *rest, go_backwards, masked=False):
     """LSTM from ops, in Keras's gate order: the reference for the fused kernels."""
+    bias, mask = _bias_and_mask(rest, masked)
     h, c, hs = h0, c0, []
-    for xt in _steps_of(x, go_backwards):
+    for xt, keep in zip(_steps_of(x, go_backwards), _step_masks(mask, x, go_backwards)):
         z = add(matmul(xt, kernel), matmul(h, recurrent_kernel))
-        if bias:
-            z = add(z, bias[0])
+        if bias is not None:
+            z = add(z, bias)
         i, f, cand, o = _array.split(z, 4, axis=1)
-        c = add(multiply(sigmoid(f), c), multiply(sigmoid(i), tanh(cand)))
-        h = multiply(sigmoid(o), tanh(c))
+        c_new = add(multiply(sigmoid(f), c), multiply(sigmoid(i), tanh(cand)))
+        h = _masked(keep, multiply(sigmoid(o), tanh(c_new)), h)
+        c = _masked(keep, c_new, c)
         hs.append(h)
     return _stack_time(hs, h0), h, c
 

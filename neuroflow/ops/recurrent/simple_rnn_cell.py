@@ -14,17 +14,24 @@ from neuroflow.ops.recurrent.common import (
     _after,
     _backward_spec,
     _batch_major,
+    _bias_and_mask,
+    _carry,
     _check,
+    _check_mask,
     _composed_grad,
     _forward_spec,
     _fused_grad,
     _input_grads,
+    _kept_rows,
+    _masked,
+    _pass_back,
     _project,
     _rows,
     _sigmoid_of_half,
     _stack_time,
     _start,
     _states,
+    _step_masks,
     _steps_of,
     _time_major,
     _time_view,
@@ -62,19 +69,25 @@ def _activation_slope(h, activation, out):
         out.fill(1)
 
 
-@primitive("SimpleRNN", shape=_forward_spec(1, 1, _simple_rnn_saved), num_outputs=3)
-def _simple_rnn(x, h0, kernel, recurrent_kernel, *bias, activation, go_backwards):
-    bias = bias[0] if bias else None
+@primitive("SimpleRNN", shape=_forward_spec(1, 1, _simple_rnn_saved), num_outputs=3,
+           same_dtype=(0, 1, 2, 3))  # the mask (last, when given) is bool
+def _simple_rnn(x, h0, kernel, recurrent_kernel, *rest, activation, go_backwards,
+                masked=False):
+    bias, mask = _bias_and_mask(rest, masked)
     _check(1, x.shape, [h0.shape], kernel.shape, recurrent_kernel.shape,
            None if bias is None else bias.shape, 0)
     batch, steps, _ = x.shape
+    if mask is not None:
+        _check_mask(mask.shape, batch, steps)
     units = recurrent_kernel.shape[0]
     proj = _project(_time_major(x, go_backwards), kernel, bias, steps, batch)
     hs = _states(steps, batch, units, x.dtype, h0)
+    kept = _kept_rows(mask, go_backwards)
     for t in range(steps):
         np.matmul(hs[t], recurrent_kernel, out=hs[t + 1])
         hs[t + 1] += proj[t]
         _activate(hs[t + 1], activation)
+        _carry((hs,), t, kept)
     return _batch_major(hs), hs[steps].copy(), hs
 
 
@@ -83,10 +96,12 @@ def _simple_rnn_grad(op, dout, dh, *saved_grads):
     return _fused_grad(_simple_rnn_backward, op, (dout, dh), 1)
 
 
-@primitive("SimpleRNNGrad", shape=_backward_spec(1), num_outputs=None)
-def _simple_rnn_backward(*args, seeds, activation, go_backwards):
+@primitive("SimpleRNNGrad", shape=_backward_spec(1), num_outputs=None, same_dtype=False)
+def _simple_rnn_backward(*args, seeds, activation, go_backwards, masked=False):
     (dout, dlast_h), primal, (hs,) = _unpack(args, seeds, 1)
-    x, _, kernel, recurrent_kernel, *bias = primal
+    x, _, kernel, recurrent_kernel, *rest = primal
+    bias, mask = _bias_and_mask(rest, masked)
+    kept = _kept_rows(mask, go_backwards)
     steps, batch, units = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
     da = _recycled.empty((steps, batch, units), x.dtype)
     r_t = np.ascontiguousarray(recurrent_kernel.T)
@@ -95,23 +110,28 @@ def _simple_rnn_backward(*args, seeds, activation, go_backwards):
     for t in range(steps - 1, -1, -1):
         if dout is not None:
             dh += dout[t]
+        saved = (dh.copy(),) if kept is not None else ()
         _activation_slope(hs[t + 1], activation, da[t])
         da[t] *= dh
         np.matmul(da[t], r_t, out=dh)
+        if kept is not None:
+            _pass_back(kept[t], saved, (dh,), (da[t],))
     dx, dkernel = _input_grads(_time_major(x, go_backwards), da, kernel, x.shape,
                                go_backwards)
     grads = [dx, dh, dkernel, _rows(hs[:-1]).T @ _rows(da)]
-    if bias:
+    if bias is not None:
         grads.append(_rows(da).sum(axis=0))
     return tuple(grads)
 
 
-def _simple_rnn_composed(x, h0, kernel, recurrent_kernel, *bias, activation, go_backwards):
+def _simple_rnn_composed(x, h0, kernel, recurrent_kernel, *rest, activation, go_backwards,
+                         masked=False):
+    bias, mask = _bias_and_mask(rest, masked)
     act = {"tanh": tanh, "relu": relu, "sigmoid": sigmoid, "linear": lambda a: a}[activation]
     h, hs = h0, []
-    for xt in _steps_of(x, go_backwards):
+    for xt, keep in zip(_steps_of(x, go_backwards), _step_masks(mask, x, go_backwards)):
         a = add(matmul(xt, kernel), matmul(h, recurrent_kernel))
-        h = act(add(a, bias[0]) if bias else a)
+        h = _masked(keep, act(add(a, bias) if bias is not None else a), h)
         hs.append(h)
     return _stack_time(hs, h0), h
 

@@ -380,8 +380,8 @@ def test_fused_path_choice():
     layer = L.LSTM(3, use_cudnn=True, recurrent_dropout=0.5)
     with pytest.raises(ValueError, match=r"use_cudnn=True.*recurrent_dropout"):
         layer(x)
-    with pytest.raises(ValueError, match=r"use_cudnn=True.*mask"):
-        L.GRU(3, use_cudnn=True)(x, mask=np.ones((2, 3), bool))
+    with pytest.raises(ValueError, match=r"use_cudnn=True.*activation"):
+        L.GRU(3, use_cudnn=True, activation="relu")(x)
     with pytest.raises(ValueError, match="use_cudnn"):
         L.LSTM(3, use_cudnn="yes")
 
@@ -694,12 +694,47 @@ def test_gru_regression_reaches_a_low_loss():
 @pytest.mark.parametrize("cls, op_type", [(L.LSTM, "LSTM"), (L.GRU, "GRU"),
                                           (L.SimpleRNN, "SimpleRNN")])
 def test_default_configuration_takes_the_fused_op(cls, op_type):
-    """use_cudnn="auto": one fused op in the traced graph; a mask falls back to the loop."""
+    """use_cudnn="auto": one fused op in the traced graph, with or without a mask;
+    recurrent dropout falls back to the loop."""
     layer = cls(3)
     x = nf.constant(_data((2, 4, 3)))
-    traced = nf.function(lambda inputs: layer(inputs))
-    graph = traced.get_concrete_function(x).graph
-    assert op_type in {op.type for op in graph.get_operations()}
-    masked = nf.function(lambda inputs: layer(inputs, mask=np.ones((2, 4), bool)))
-    graph = masked.get_concrete_function(x).graph
+    for call in (lambda inputs: layer(inputs),
+                 lambda inputs: layer(inputs, mask=np.ones((2, 4), bool))):
+        graph = nf.function(call).get_concrete_function(x).graph
+        assert op_type in {op.type for op in graph.get_operations()}
+    looped = cls(3, recurrent_dropout=0.2)
+    graph = nf.function(lambda inputs: looped(inputs, training=True)).get_concrete_function(
+        x).graph
     assert op_type not in {op.type for op in graph.get_operations()}
+
+
+@pytest.mark.parametrize("cls", [L.LSTM, L.GRU, L.SimpleRNN])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("zero_output", [False, True])
+def test_masked_fused_path_equals_the_loop(cls, go_backwards, zero_output):
+    """Masks with leading, inner and trailing holes and a nonzero initial state: the fused
+    op gives the loop's outputs (zeros before the first unmasked step), states and
+    gradients."""
+    n_states = 2 if cls is L.LSTM else 1
+    x = _data((3, 5, 4), dtype="float64")
+    mask = np.array([[0, 1, 1, 0, 1], [1, 1, 1, 0, 0], [0, 0, 1, 1, 1]], bool)
+    initial = [nf.constant(_data((3, 2), seed=i + 1, dtype="float64"))
+               for i in range(n_states)]
+    seed = _data((3, 5, 2), seed=9, dtype="float64")
+    fused, loop = (cls(2, return_sequences=True, return_state=True, dtype="float64",
+                       use_cudnn=flag, go_backwards=go_backwards) for flag in (True, False))
+    results = []
+    for layer in (fused, loop):
+        layer.zero_output_for_mask = zero_output
+        layer(x)
+        if layer is loop:
+            loop.set_weights(fused.get_weights())
+        inputs = nf.constant(x)
+        with nf.GradientTape() as tape:
+            tape.watch([inputs] + initial)
+            outputs = layer(inputs, initial_state=initial, mask=mask)
+            loss = nf.reduce_sum(outputs[0] * seed) + nf.reduce_sum(nf.add_n(outputs[1:]))
+        grads = tape.gradient(loss, list(layer.trainable_weights) + [inputs] + initial)
+        results.append([o.numpy() for o in outputs] + [g.numpy() for g in grads])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
