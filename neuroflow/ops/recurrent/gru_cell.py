@@ -8,7 +8,7 @@ import numpy as np
 from neuroflow.core.op import primitive
 from neuroflow.ops import array as _array
 from neuroflow.ops.conv_runtime import outputs as _recycled
-from neuroflow.ops.linalg import matmul
+from neuroflow.ops.linalg import _product, matmul
 from neuroflow.ops.math import add, multiply, sigmoid, subtract, tanh
 from neuroflow.ops.recurrent.common import (
     _after,
@@ -34,7 +34,6 @@ from neuroflow.ops.recurrent.common import (
     _states,
     _step_masks,
     _steps_of,
-    _time_major,
     _time_view,
     _times,
     _unpack,
@@ -77,7 +76,7 @@ def _gru(x, h0, kernel, recurrent_kernel, *rest, reset_after, go_backwards, mask
     if bias is not None:
         b = _halve_sigmoid_columns(bias, sig)
         b_in, b_rec = (b[0], b[1]) if reset_after else (b, None)
-    gates = _project(_time_major(x, go_backwards), w, b_in, steps, batch)
+    gates = _project(x, w, b_in, go_backwards)
     hs = _states(steps, batch, units, x.dtype, h0)
     extra = _recycled.empty((steps, batch, units), x.dtype)
     tmp = np.empty((batch, units), x.dtype)
@@ -168,17 +167,15 @@ def _gru_backward(*args, seeds, reset_after, go_backwards, masked=False):
         dh += direct
         if kept is not None:
             _pass_back(kept[t], saved, (dh,), (d,) + ((drec[t],) if reset_after else ()))
-    dx, dkernel = _input_grads(_time_major(x, go_backwards), dg, kernel, x.shape,
-                               go_backwards)
+    dx, dkernel, db = _input_grads(x, dg, kernel, bias, go_backwards)
     h_rows = _rows(hs[:-1])
     if reset_after:
-        drecurrent = h_rows.T @ _rows(drec)
+        drecurrent = _product(h_rows.T, _rows(drec))
     else:
         drecurrent = np.concatenate([h_rows.T @ _rows(dg[:, :, :sig]),
                                      _rows(extra).T @ _rows(dg[:, :, sig:])], axis=1)
     grads = [dx, dh, dkernel, drecurrent]
     if bias is not None:
-        db = _rows(dg).sum(axis=0)
         grads.append(np.stack([db, _rows(drec).sum(axis=0)]) if reset_after else db)
     return tuple(grads)
 

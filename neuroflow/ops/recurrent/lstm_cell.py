@@ -34,7 +34,6 @@ from neuroflow.ops.recurrent.common import (
     _states,
     _step_masks,
     _steps_of,
-    _time_major,
     _time_view,
     _times,
     _unpack,
@@ -111,7 +110,7 @@ def _lstm(x, h0, c0, kernel, recurrent_kernel, *rest, go_backwards, masked=False
     w = _halve_sigmoid_columns(kernel[:, order], sig)
     r = _halve_sigmoid_columns(recurrent_kernel[:, order], sig)
     b = None if bias is None else _halve_sigmoid_columns(bias[order], sig)
-    gates = _project(_time_major(x, go_backwards), w, b, steps, batch)
+    gates = _project(x, w, b, go_backwards)
     hs = _states(steps, batch, units, x.dtype, h0)
     cs = _states(steps, batch, units, x.dtype, c0)
     tanh_cs = _recycled.empty((steps, batch, units), x.dtype)
@@ -154,12 +153,11 @@ def _lstm_backward(*args, seeds, go_backwards, masked=False):
         if kept is not None:
             _pass_back(kept[t], saved, (dh, dc), (dz[t],))
     keras = np.argsort(order)
-    dx, dkernel = _input_grads(_time_major(x, go_backwards), dz, kernel[:, order], x.shape,
-                               go_backwards)
+    dx, dkernel, dbias = _input_grads(x, dz, kernel[:, order], bias, go_backwards)
     drecurrent = _product(_rows(hs[:-1]).T, _rows(dz))
     grads = [dx, dh, dc, dkernel[:, keras], drecurrent[:, keras]]
     if bias is not None:
-        grads.append(_rows(dz).sum(axis=0)[keras])
+        grads.append(dbias[keras])
     return tuple(grads)
 
 

@@ -33,7 +33,6 @@ from neuroflow.ops.recurrent.common import (
     _states,
     _step_masks,
     _steps_of,
-    _time_major,
     _time_view,
     _unpack,
 )
@@ -80,7 +79,7 @@ def _simple_rnn(x, h0, kernel, recurrent_kernel, *rest, activation, go_backwards
     if mask is not None:
         _check_mask(mask.shape, batch, steps)
     units = recurrent_kernel.shape[0]
-    proj = _project(_time_major(x, go_backwards), kernel, bias, steps, batch)
+    proj = _project(x, kernel, bias, go_backwards)
     hs = _states(steps, batch, units, x.dtype, h0)
     kept = _kept_rows(mask, go_backwards)
     for t in range(steps):
@@ -116,11 +115,10 @@ def _simple_rnn_backward(*args, seeds, activation, go_backwards, masked=False):
         np.matmul(da[t], r_t, out=dh)
         if kept is not None:
             _pass_back(kept[t], saved, (dh,), (da[t],))
-    dx, dkernel = _input_grads(_time_major(x, go_backwards), da, kernel, x.shape,
-                               go_backwards)
+    dx, dkernel, dbias = _input_grads(x, da, kernel, bias, go_backwards)
     grads = [dx, dh, dkernel, _rows(hs[:-1]).T @ _rows(da)]
     if bias is not None:
-        grads.append(_rows(da).sum(axis=0))
+        grads.append(dbias)
     return tuple(grads)
 
 
