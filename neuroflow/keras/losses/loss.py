@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from neuroflow.core.op import convert_to_tensor
 from neuroflow.ops.array import expand_dims, size, squeeze
-from neuroflow.ops.math import cast, divide, maximum, multiply
+from neuroflow.ops.math import cast, divide, logical_and, maximum, multiply
 from neuroflow.ops.reduce import reduce_sum
 
 REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight",
@@ -44,6 +44,9 @@ class Loss:
         raise NotImplementedError(f"{type(self).__name__} must implement call()")
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        # a Keras mask on the predictions (a sequence output of masked steps) leaves the
+        # masked entries out of the loss, as Keras does
+        output_mask = getattr(y_pred, "_keras_mask", None)
         y_pred = convert_to_tensor(y_pred)
         y_true = convert_to_tensor(y_true)
         if self.dtype is not None:
@@ -52,6 +55,8 @@ class Loss:
                 y_true = cast(y_true, self.dtype)
         losses = self.call(y_true, y_pred)
         mask = self.loss_mask(y_true, y_pred)
+        if output_mask is not None and output_mask.shape.rank == losses.shape.rank:
+            mask = output_mask if mask is None else logical_and(mask, output_mask)
         return reduce_weighted(losses, sample_weight, self.reduction, mask=mask)
 
     def loss_mask(self, y_true, y_pred):

@@ -103,3 +103,27 @@ def test_an_explicit_mask_wins_over_the_attached_one():
     everything = np.ones((2, 6), bool)
     np.testing.assert_allclose(rnn(x, mask=everything).numpy(),
                                rnn(nf.identity(x)).numpy(), rtol=1e-6)
+
+
+def test_the_loss_leaves_masked_steps_out():
+    """A sequence output carrying a mask: the loss averages the unmasked steps only (Keras's
+    loss masking), in evaluate and in fit's compiled step."""
+    nf.random.set_seed(3)
+    model = keras.Sequential([keras.Input((None,)), L.Embedding(10, 4, mask_zero=True),
+                              L.LSTM(5, return_sequences=True), L.Dense(3)])
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    ids, labels = np.array([[3, 4, 5, 0, 0]]), np.array([[0, 2, 1, 2, 2]])
+    padded = model.evaluate(ids, labels, verbose=0)
+    short = model.evaluate(ids[:, :3], labels[:, :3], verbose=0)
+    assert padded == pytest.approx(short, rel=1e-5)
+    other = labels.copy()
+    other[0, 3:] = 0  # the labels of masked steps do not matter
+    assert model.evaluate(ids, other, verbose=0) == pytest.approx(padded, rel=1e-6)
+    before = model.get_weights()
+    model.fit(ids, labels, epochs=2, verbose=0)
+    after_padded = model.get_weights()
+    model.set_weights(before)
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(ids[:, :3], labels[:, :3], epochs=2, verbose=0)
+    for a, b in zip(after_padded, model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
