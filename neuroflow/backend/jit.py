@@ -45,10 +45,13 @@ class Kernel:
             numba = _load()
             if numba is False:
                 raise ImportError("compiled kernels need numba: pip install 'neuroflow[fast]'")
+            # NumPy's error model: a division by zero gives inf/nan as the NumPy versions
+            # do (Python's raises, and its checks keep loops from being vectorised)
+            options = {"nogil": True, "error_model": "numpy"}
             try:  # cached next to the module, or in numba's user-wide cache folder
-                compiled = numba.njit(nogil=True, cache=True)(self.python)
+                compiled = numba.njit(cache=True, **options)(self.python)
             except RuntimeError:  # nowhere writable to cache: compile in each process
-                compiled = numba.njit(nogil=True)(self.python)
+                compiled = numba.njit(**options)(self.python)
             self._compiled = compiled
         return compiled(*args)
 

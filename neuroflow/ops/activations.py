@@ -12,13 +12,14 @@ import math
 
 import numpy as np
 
-from neuroflow.backend import dtypes, threads
+from neuroflow.backend import dtypes, jit, threads
 from neuroflow.core.op import convert_to_tensor, primitive
-from neuroflow.ops import shapes
+from neuroflow.ops import compiled, shapes
 from neuroflow.ops.array import zeros_like
 from neuroflow.ops.conv_runtime import outputs
 from neuroflow.ops.math import abs as math_abs
-from neuroflow.ops.math import add, cast, divide, erf, multiply, sigmoid, subtract, tanh
+from neuroflow.ops.math import add, cast, divide, erf, exp, multiply, sigmoid, subtract, tanh
+from neuroflow.ops.math_functions import _erf
 from neuroflow.ops.softmax import float_input, log_softmax, softmax
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -267,12 +268,37 @@ def gelu(features, approximate=False, name=None):
     array([0.8413447], dtype=float32)
     """
     x = float_input(features, "Gelu")
-    if approximate:
-        cubic = multiply(multiply(multiply(x, x), x), 0.044715)
-        inner = tanh(multiply(add(x, cubic), math.sqrt(2.0 / math.pi)))
-    else:
-        inner = erf(multiply(x, 1.0 / math.sqrt(2.0)))
+    if not approximate:
+        return _gelu(x, name=name)
+    cubic = multiply(multiply(multiply(x, x), x), 0.044715)
+    inner = tanh(multiply(add(x, cubic), math.sqrt(2.0 / math.pi)))
     return multiply(multiply(x, 0.5), add(inner, 1.0), name=name)
+
+
+@primitive("Gelu", shape=shapes.same_shape)
+def _gelu(x):
+    """Exact GELU: one compiled pass for float32 (numba; 2-3 ulps), else
+    0.5 x (1 + erf(x / sqrt(2))) with NumPy."""
+    if x.dtype == np.float32 and jit.available():
+        out = _big(x)
+        if out is None:
+            x = np.ascontiguousarray(x)
+            out = np.empty_like(x)
+            compiled.gelu(x.reshape(-1), out.reshape(-1), 0, x.size)
+            return out
+        return threads.elementwise(lambda o, a: compiled.gelu(a, o, 0, a.size), out, x)
+    half = np.asarray(0.5, x.dtype)
+    inner = _erf.kernel(x * np.asarray(1.0 / math.sqrt(2.0), x.dtype))
+    return half * x * (inner + np.asarray(1.0, x.dtype))
+
+
+@_gelu.defgrad
+def _gelu_grad(op, dy):
+    # d/dx x Phi(x) = Phi(x) + x phi(x), written with ops (higher orders follow)
+    x = op.inputs[0]
+    cdf = multiply(add(erf(multiply(x, 1.0 / math.sqrt(2.0))), 1.0), 0.5)
+    pdf = multiply(exp(multiply(multiply(x, x), -0.5)), 1.0 / math.sqrt(2.0 * math.pi))
+    return [multiply(dy, add(cdf, multiply(x, pdf)))]
 
 
 def silu(features, beta=1.0, name=None):
