@@ -1,5 +1,6 @@
 """``keras.layers``."""
 from neuroflow.keras.layers.activation_layers import *  # noqa: F401,F403
+from neuroflow.keras.layers.attention import MultiHeadAttention  # noqa: F401
 from neuroflow.keras.layers.augmentation import *  # noqa: F401,F403
 from neuroflow.keras.layers.augmentation_geometric import *  # noqa: F401,F403
 from neuroflow.keras.layers.convolutional import *  # noqa: F401,F403
