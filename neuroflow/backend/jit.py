@@ -45,8 +45,7 @@ class Kernel:
             numba = _load()
             if numba is False:
                 raise ImportError("compiled kernels need numba: pip install 'neuroflow[fast]'")
-            # NumPy's error model: a division by zero gives inf/nan as the NumPy versions
-            # do (Python's raises, and its checks keep loops from being vectorised)
+            _compile_helpers(self.python.__globals__, numba)
             options = {"nogil": True, "error_model": "numpy"}
             try:  # cached next to the module, or in numba's user-wide cache folder
                 compiled = numba.njit(cache=True, **options)(self.python)
@@ -56,10 +55,40 @@ class Kernel:
         return compiled(*args)
 
 
+# NumPy's error model: a division by zero gives inf/nan as the NumPy versions do (Python's
+# raises, and its checks keep loops from being vectorised).
+
+
+class Helper:
+    """A function that kernels call (inlined into them), e.g. an exp the compiler can
+    vectorise. Plain Python until the first kernel of its module compiles, which puts the
+    compiled function in its place."""
+
+    __slots__ = ("python",)
+
+    def __init__(self, python):
+        self.python = python
+
+    def __call__(self, *args):
+        return self.python(*args)
+
+
+def _compile_helpers(module_globals, numba):
+    for name, value in list(module_globals.items()):
+        if isinstance(value, Helper):
+            module_globals[name] = numba.njit(inline="always", error_model="numpy")(
+                value.python)
+
+
 def kernel(fn) -> Kernel:
     """Marks ``fn`` (numba-compatible Python) as a compiled kernel; call it only when
     ``available()``."""
     return Kernel(fn)
 
 
-__all__ = ["available", "kernel"]
+def helper(fn) -> Helper:
+    """Marks ``fn`` as a function that kernels of its module call (inlined)."""
+    return Helper(fn)
+
+
+__all__ = ["available", "kernel", "helper"]

@@ -104,6 +104,17 @@ def get_intra_op_threads() -> int:
 # Ops whose kernels split their work over the threads in any case (convolution, pooling):
 # a plan that runs any of them runs its other big kernels split too (see ``owned``).
 SPLITTING_OPS = set()
+# Ops that split when their output is big (attention's softmax, a transformer's GELU): a
+# plan runs split when one of them has a static output of at least MIN_SPLIT elements (a
+# classifier's [batch, 10] softmax does not make a dense network's plan split).
+SPLITTING_WHEN_BIG = set()
+
+
+def splits(op_type: str, static_size) -> bool:
+    """Whether a plan with this op (``static_size``: its output's element count when the
+    shape is known, else None) runs its big kernels split (``owned``)."""
+    return op_type in SPLITTING_OPS or (op_type in SPLITTING_WHEN_BIG and static_size is not
+                                        None and static_size >= MIN_SPLIT)
 
 
 class owned:

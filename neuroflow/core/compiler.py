@@ -109,7 +109,8 @@ class Plan:
             schedule.append((op, inputs))
         schedule = fusion.fuse(schedule, [alias.get(t, t) for t in self.fetches])
         self.num_ops = len(schedule)
-        self.owned = any(op.type in threads.SPLITTING_OPS for op, _ in schedule)
+        self.owned = any(threads.splits(op.type, _static_size(op.outputs[0]))
+                         for op, _ in schedule if op.outputs)
         self._allocate(schedule, constants, alias, fed, variable_reads)
 
     def _allocate(self, schedule, constants, alias, fed, variable_reads):
@@ -231,6 +232,13 @@ class Plan:
                 owned.__exit__()
         return [np.array(vals[s]) if copy else vals[s]
                 for s, copy in zip(self.fetch_slots, self.fetch_copy)]
+
+
+def _static_size(tensor):
+    shape = tensor.shape
+    if shape.rank is None or any(d is None for d in shape):
+        return None
+    return int(np.prod(shape, dtype=np.int64))
 
 
 def _foldable(op_def, inputs, constants) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroflow.backend.jit import kernel
+from neuroflow.backend.jit import helper, kernel
 
 
 @kernel
@@ -77,26 +77,165 @@ _ERFC_FIT = (-1.26551223, 1.00002368, 0.37409196, 0.09678418, -0.18628806, 0.278
 _SQRT_HALF = 0.7071067811865476
 
 
+@helper
+def gelu_value(v):
+    """Exact GELU of one value, x Phi(x), in float64: Phi from the erfc fit above (so no
+    cancellation for negative x), exp(w) as (Taylor(w / 256))^256, which the compiler
+    vectorises (libm's exp it does not). Against the float64 erfc formula over [-12, 12],
+    rounded to float32: relative error at most 1.7e-7 (2-3 float32 ulps)."""
+    c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 = _ERFC_FIT
+    z = abs(v) * _SQRT_HALF
+    t = 1.0 / (1.0 + 0.5 * z)
+    p = c0 + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * (c5 + t * (
+        c6 + t * (c7 + t * (c8 + t * c9))))))))
+    w = max(p - z * z, -100.0) * (1.0 / 256.0)
+    e = 1.0 + w * (1.0 + w * (1 / 2 + w * (1 / 6 + w * (1 / 24 + w * (1 / 120 + w * (
+        1 / 720 + w * (1 / 5040 + w * (1 / 40320 + w / 362880))))))))
+    for _ in range(8):
+        e = e * e
+    half_erfc = 0.5 * t * e
+    return v * (half_erfc if v < 0 else 1.0 - half_erfc)
+
+
 @kernel
 def gelu(x, out, a, b):
-    """Exact GELU, x * Phi(x), of flat float32 elements a..b, computed in float64: Phi from
-    the erfc fit above (so no cancellation for negative x), exp(w) as (Taylor(w / 256))^256,
-    which the compiler vectorises (libm's exp it does not). Measured against the float64
-    erfc formula over [-12, 12]: relative error at most 1.7e-7 (2-3 float32 ulps)."""
-    c0, c1, c2, c3, c4, c5, c6, c7, c8, c9 = _ERFC_FIT
+    """Exact GELU of flat float32 elements a..b (``gelu_value``)."""
     for i in range(a, b):
-        v = np.float64(x[i])
-        z = abs(v) * _SQRT_HALF
-        t = 1.0 / (1.0 + 0.5 * z)
-        p = c0 + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * (c5 + t * (
-            c6 + t * (c7 + t * (c8 + t * c9))))))))
-        w = max(p - z * z, -100.0) * (1.0 / 256.0)
-        e = 1.0 + w * (1.0 + w * (1 / 2 + w * (1 / 6 + w * (1 / 24 + w * (1 / 120 + w * (
-            1 / 720 + w * (1 / 5040 + w * (1 / 40320 + w / 362880))))))))
-        for _ in range(8):
-            e = e * e
-        half_erfc = 0.5 * t * e
-        out[i] = v * (half_erfc if v < 0 else 1.0 - half_erfc)
+        out[i] = gelu_value(np.float64(x[i]))
+
+
+@kernel
+def bias_activation(rows, bias, a, b, activation):
+    """Rows a..b of a 2-D ``rows`` plus ``bias`` (one per column), in place, then the
+    activation: 0 none, 1 ReLU (NumPy's maximum: NaN stays, -0.0 becomes 0.0), 2 exact
+    GELU (float32 rows; ``gelu_value``)."""
+    zero = rows.dtype.type(0)
+    for i in range(a, b):
+        row = rows[i]
+        for j in range(row.shape[0]):
+            value = row[j] + bias[j]
+            if activation == 1:
+                if value <= zero:
+                    value = zero
+            elif activation == 2:
+                value = gelu_value(np.float64(value))
+            row[j] = value
+
+
+_LOG2E = 1.4426950408889634
+_LN2_HI, _LN2_LO = 0.693359375, -2.1219444005469057e-4  # ln 2 = HI + LO, HI short: k HI exact
+
+
+@helper
+def exp32(w):
+    """exp(w) for a float32 w in [-87.3, 88.7], in float32 arithmetic the compiler
+    vectorises: w = k ln 2 + r (|r| <= ln 2 / 2), exp(r) by its Taylor polynomial to r^7,
+    2^k by building the float's bits. About 2 ulps."""
+    k = np.floor(w * np.float32(_LOG2E) + np.float32(0.5))
+    r = (w - k * np.float32(_LN2_HI)) - k * np.float32(_LN2_LO)
+    p = np.float32(1) + r * (np.float32(1) + r * (np.float32(1 / 2) + r * (
+        np.float32(1 / 6) + r * (np.float32(1 / 24) + r * (np.float32(1 / 120) + r * (
+            np.float32(1 / 720) + r * np.float32(1 / 5040)))))))
+    return p * np.int32((np.int32(k) + 127) << 23).view(np.float32)
+
+
+@helper
+def row_max(row, n):
+    """The max of a float32 row (8 running maxima, so that the compiler vectorises), or NaN
+    when the row holds one."""
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = row[0]
+    nan = False
+    j = 0
+    while j + 8 <= n:
+        m0, m1 = max(m0, row[j]), max(m1, row[j + 1])
+        m2, m3 = max(m2, row[j + 2]), max(m3, row[j + 3])
+        m4, m5 = max(m4, row[j + 4]), max(m5, row[j + 5])
+        m6, m7 = max(m6, row[j + 6]), max(m7, row[j + 7])
+        j += 8
+    m = max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
+    while j < n:
+        m = max(m, row[j])
+        j += 1
+    for j in range(n):
+        nan |= row[j] != row[j]
+    return np.float32(np.nan) if nan else m
+
+
+@helper
+def row_sum(row, n):
+    """The sum of a float32 row, in 8 running sums (vectorised, and closer to pairwise
+    summation than one running sum)."""
+    s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = np.float32(0)
+    j = 0
+    while j + 8 <= n:
+        s0, s1, s2, s3 = s0 + row[j], s1 + row[j + 1], s2 + row[j + 2], s3 + row[j + 3]
+        s4, s5, s6, s7 = s4 + row[j + 4], s5 + row[j + 5], s6 + row[j + 6], s7 + row[j + 7]
+        j += 8
+    total = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    while j < n:
+        total += row[j]
+        j += 1
+    return total
+
+
+@kernel
+def softmax_rows(x, out, a, b):
+    """Softmax of rows a..b of a 2-D float32 ``x`` into ``out``, the exp by ``exp32``
+    (values below e^-87.3 become 0; a row holding a NaN or +inf becomes NaN, as NumPy's
+    max-subtracted softmax gives)."""
+    n = x.shape[1]
+    low = np.float32(-87.3)
+    for i in range(a, b):
+        row, o = x[i], out[i]
+        m = row_max(row, n)
+        if m != m or m == np.inf:
+            for j in range(n):
+                o[j] = np.nan
+            continue
+        for j in range(n):
+            w = row[j] - m
+            o[j] = exp32(max(w, low)) if w >= low else np.float32(0)
+        inverse = np.float32(1) / row_sum(o, n)
+        for j in range(n):
+            o[j] *= inverse
+
+
+@kernel
+def layer_norm_rows(x, gamma, beta, out, mean, rstd, epsilon, a, b):
+    """Layer normalization of rows a..b of a 2-D float32 ``x`` (the NumPy kernel's
+    two-pass mean and variance, in 8 running sums each), times ``gamma`` plus ``beta`` (each
+    one per column, or of size 0 for none); the row means and reciprocal standard
+    deviations into ``mean`` and ``rstd``."""
+    n = x.shape[1]
+    scale, shift = gamma.shape[0] > 0, beta.shape[0] > 0
+    for i in range(a, b):
+        row, o = x[i], out[i]
+        mu = row_sum(row, n) / np.float32(n)
+        for j in range(n):
+            o[j] = row[j] - mu
+        s0 = s1 = s2 = s3 = s4 = s5 = s6 = s7 = np.float32(0)
+        j = 0
+        while j + 8 <= n:
+            s0, s1 = s0 + o[j] * o[j], s1 + o[j + 1] * o[j + 1]
+            s2, s3 = s2 + o[j + 2] * o[j + 2], s3 + o[j + 3] * o[j + 3]
+            s4, s5 = s4 + o[j + 4] * o[j + 4], s5 + o[j + 5] * o[j + 5]
+            s6, s7 = s6 + o[j + 6] * o[j + 6], s7 + o[j + 7] * o[j + 7]
+            j += 8
+        squares = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+        while j < n:
+            squares += o[j] * o[j]
+            j += 1
+        r = np.float32(1) / np.sqrt(squares / np.float32(n) + epsilon)
+        for j in range(n):
+            o[j] *= r
+        if scale:
+            for j in range(n):
+                o[j] *= gamma[j]
+        if shift:
+            for j in range(n):
+                o[j] += beta[j]
+        mean[i] = mu
+        rstd[i] = r
 
 
 @kernel

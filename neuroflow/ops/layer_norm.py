@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroflow.backend import dtypes
+from neuroflow.backend import dtypes, jit, threads
 from neuroflow.core.context import ctx
 from neuroflow.core.op import Spec, convert_to_tensor, primitive
 from neuroflow.core.tape import GradientTape
 from neuroflow.core.tensor import EagerTensor, shape_str
 from neuroflow.ops import array as _array
+from neuroflow.ops import compiled
 from neuroflow.ops import math as _math
 from neuroflow.ops.broadcast import unbroadcast
+from neuroflow.ops.conv_runtime import outputs as _recycled
 from neuroflow.ops.reduce import reduce_mean, reduce_sum
 from neuroflow.ops.shapes import broadcast_shapes, normalize_axis
 
@@ -52,6 +54,10 @@ def _layer_norm_spec(x, *params, axis, epsilon, has_gamma, has_beta):
 
 @primitive("LayerNorm", shape=_layer_norm_spec, num_outputs=3)
 def _layer_norm(x, *params, axis, epsilon, has_gamma, has_beta):
+    gamma, beta = _split_params(params, has_gamma, has_beta)
+    if x.dtype == np.float32 and x.size and _trailing(axis, x.ndim) and jit.available() \
+            and all(_per_row(p, x, len(axis)) for p in (gamma, beta)):
+        return _layer_norm_compiled(x, gamma, beta, axis, epsilon)
     work = x.astype(np.float32) if x.dtype == np.float16 else x
     if _trailing(axis, x.ndim):
         # (rows, n) view: einsum reduces without a temporary
@@ -68,11 +74,29 @@ def _layer_norm(x, *params, axis, epsilon, has_gamma, has_beta):
         variance = np.mean(np.square(y), axis=axis, keepdims=True)
     rstd = 1.0 / np.sqrt(variance + np.asarray(epsilon, work.dtype))
     y *= rstd
-    gamma, beta = _split_params(params, has_gamma, has_beta)
     for p, fn in ((gamma, np.multiply), (beta, np.add)):
         if p is not None:
             y = fn(y, p, out=y) if np.broadcast_shapes(y.shape, p.shape) == y.shape else fn(y, p)
     return y.astype(x.dtype, copy=False), mean.astype(x.dtype), rstd.astype(x.dtype)
+
+
+def _layer_norm_compiled(x, gamma, beta, axis, epsilon):
+    """Float32 over trailing axes, with per-row parameters: one compiled pass per row,
+    rows split over the threads (a transformer's [32, 128, 384]: 4.3 -> ... ms)."""
+    n = _count(x, axis)
+    rows = np.ascontiguousarray(x).reshape(-1, n)
+    out = _recycled.empty(x.shape, x.dtype)
+    stats_shape = x.shape[:x.ndim - len(axis)] + (1,) * len(axis)
+    mean, rstd = np.empty(stats_shape, x.dtype), np.empty(stats_shape, x.dtype)
+    none = np.empty(0, x.dtype)
+    g = none if gamma is None else np.ascontiguousarray(gamma, x.dtype).reshape(-1)
+    b = none if beta is None else np.ascontiguousarray(beta, x.dtype).reshape(-1)
+    out_rows, mean_rows, rstd_rows = out.reshape(rows.shape), mean.reshape(-1), rstd.reshape(-1)
+    eps = np.float32(epsilon)
+    threads.run(lambda lo, hi: compiled.layer_norm_rows(rows, g, b, out_rows, mean_rows,
+                                                        rstd_rows, eps, lo, hi),
+                threads.split(len(rows), threads.MIN_SPLIT // n + 1, always=True))
+    return out, mean, rstd
 
 
 def _trailing(axis, rank):

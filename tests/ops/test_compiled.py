@@ -133,3 +133,47 @@ def test_gelu_kernel_is_within_a_few_ulps_of_exact(numpy_only):
         plain = nf.nn.gelu(nf.constant(x)).numpy()
     np.testing.assert_allclose(plain[:-3], got[:-3], rtol=2e-6, atol=1e-7)
     np.testing.assert_array_equal(plain[-3:], got[-3:])  # inf, and NaN from -inf and NaN
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (3, 4, 130), (2, 1)])
+def test_softmax_kernel_matches_numpy(numpy_only, shape):
+    """Last-axis float32 softmax, compiled (exp in float32 arithmetic, 8-way sums) against
+    NumPy's: within float32 rounding; rows with NaN, +inf or -inf entries alike."""
+    rng = np.random.default_rng(len(shape))
+    x = (rng.standard_normal(shape) * 20).astype(np.float32)
+    flat = x.reshape(-1, shape[-1])
+    flat[0, 0] = np.nan
+    if len(flat) > 2:
+        flat[1, -1] = np.inf
+        flat[2, :] = -np.inf
+        flat[2, 0] = 3.0
+    with np.errstate(invalid="ignore"):
+        got = nf.nn.softmax(nf.constant(x)).numpy()
+        numpy_only()
+        want = nf.nn.softmax(nf.constant(x)).numpy()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got, want, rtol=3e-6, atol=1e-30)
+    big = (rng.standard_normal((64, 128)) * 3).astype(np.float32)
+    wide = np.exp((big - big.max(1, keepdims=True)).astype(np.float64))
+    jit.ENABLED = True  # (monkeypatch puts the switch back afterwards)
+    np.testing.assert_allclose(nf.nn.softmax(nf.constant(big)).numpy(),
+                               wide / wide.sum(1, keepdims=True), rtol=2e-6)
+
+
+@pytest.mark.parametrize("params", [(True, True), (False, True), (False, False)])
+def test_layer_norm_kernel_matches_numpy(numpy_only, params):
+    """Float32 layer normalization over trailing axes, compiled (8 running sums per row)
+    against the NumPy kernel: the output and both statistics."""
+    from neuroflow.ops.layer_norm import _layer_norm
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((3, 5, 4, 6)) * 4 + 2).astype(np.float32)
+    gamma, beta = (rng.standard_normal((4, 6)).astype(np.float32) for _ in range(2))
+    has_gamma, has_beta = params
+    args = [p for p, flag in ((gamma, has_gamma), (beta, has_beta)) if flag]
+    attrs = dict(axis=(2, 3), epsilon=1e-3, has_gamma=has_gamma, has_beta=has_beta)
+    got = _layer_norm.kernel(x, *args, **attrs)
+    numpy_only()
+    want = _layer_norm.kernel(x, *args, **attrs)
+    for a, b in zip(got, want):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-6)
