@@ -292,6 +292,9 @@ def _gelu(x):
     return half * x * (inner + np.asarray(1.0, x.dtype))
 
 
+threads.SPLITTING_WHEN_BIG.add("Gelu")
+
+
 @_gelu.defgrad
 def _gelu_grad(op, dy):
     # d/dx x Phi(x) = Phi(x) + x phi(x), written with ops (higher orders follow)
