@@ -152,9 +152,12 @@ class Plan:
             in_slots = tuple(slots[t] for t in inputs)
             # inputs dying here free their slots before outputs are placed: an op's output
             # may take its input's slot (the input array stays alive until the call returns)
+            dying = set()
             for t in set(inputs):
                 if last_use.get(t) == position and t not in fed:
                     free.append(slots[t])
+                    if _worth_releasing(t):
+                        dying.add(slots[t])
             out_slots = []
             for t in op.outputs:
                 slots[t] = new_slot()
@@ -164,7 +167,10 @@ class Plan:
             kernel = op.op_def.kernel
             fn = functools.partial(kernel, **op.attrs) if op.attrs else kernel
             out = out_slots[0] if op.op_def.num_outputs == 1 else tuple(out_slots)
-            steps.append((fn, in_slots, out, len(in_slots)))
+            # big values nothing reads any more are let go right after this step, not when
+            # their slot is next written: the memory comes back for the ops after it
+            release = tuple(sorted(dying.difference(out_slots))) or None
+            steps.append((fn, in_slots, out, len(in_slots), release))
             names.append(op)
         self._raw_steps = steps
         self._step_ops = names
@@ -204,7 +210,7 @@ class Plan:
             owned.__enter__()
         try:
             for step in self.steps:
-                fn, ins, out, n = step
+                fn, ins, out, n, release = step
                 if n == 2:
                     r = fn(vals[ins[0]], vals[ins[1]])
                 elif n == 1:
@@ -218,6 +224,9 @@ class Plan:
                 else:
                     for s, v in zip(out, r):
                         vals[s] = v
+                if release is not None:
+                    for s in release:
+                        vals[s] = None
         except (ValueError, IndexError, FloatingPointError) as err:
             # an error that already names its op (a nested plan's, check_numerics') stays as
             # it is; one a kernel raised gets the op's name, as in eager mode
@@ -232,6 +241,16 @@ class Plan:
                 owned.__exit__()
         return [np.array(vals[s]) if copy else vals[s]
                 for s, copy in zip(self.fetch_slots, self.fetch_copy)]
+
+
+# Values of at least this many elements (or of unknown size) are released as soon as they
+# are dead; small ones wait for their slot's next write (no per-step cost for them).
+RELEASE_ELEMENTS = 1 << 16
+
+
+def _worth_releasing(tensor) -> bool:
+    size = _static_size(tensor)
+    return size is None or size >= RELEASE_ELEMENTS
 
 
 def _static_size(tensor):
