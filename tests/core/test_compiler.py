@@ -90,14 +90,15 @@ def test_plans_are_cached_per_fetch_and_feed_set():
 
 
 def test_big_dead_values_are_released_before_the_next_step():
-    """A big intermediate nothing reads any more is let go right after its last reader
-    (its memory is free for the ops after it); the results are unchanged."""
+    """A big intermediate nothing reads any more is let go right after its last reader,
+    even when no later output takes its slot (its memory is free for the ops after it);
+    the results are unchanged."""
     import weakref
     graph = nf.Graph()
     with graph.as_default():
         x = v1.placeholder(nf.float32, [300, 300])
-        big = nf.exp(x)            # 90,000 elements: released after its last use
-        total = nf.reduce_sum(big)
+        a, b = nf.exp(x), nf.sin(x)   # 90,000 elements each; both die at the product,
+        total = nf.reduce_sum(a * b)  # whose output takes only one of their slots
         later = nf.sqrt(total + 1.0)
     plan = Plan([later], [x])
     types = [op.type for op in plan._step_ops]
@@ -106,14 +107,15 @@ def test_big_dead_values_are_released_before_the_next_step():
     def watch(fn, name):
         def step(*args):
             out = fn(*args)
-            if name == "Exp":
-                seen["exp"] = weakref.ref(out)
+            if name in ("Exp", "Sin"):
+                seen[name] = weakref.ref(out)
             elif name == "Sqrt":
-                seen["alive_at_sqrt"] = seen["exp"]() is not None
+                seen["alive"] = [seen[k]() is not None for k in ("Exp", "Sin")]
             return out
         return step
     plan.steps = [(watch(s[0], t),) + tuple(s[1:]) for s, t in zip(plan.steps, types)]
     value = np.full((300, 300), 0.5, np.float32)
     (got,) = plan.run([value])
-    assert seen["alive_at_sqrt"] is False
-    np.testing.assert_allclose(got, np.sqrt(np.exp(value).sum() + 1.0), rtol=1e-5)
+    assert seen["alive"] == [False, False]
+    want = np.sqrt((np.exp(value) * np.sin(value)).sum() + 1.0)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
