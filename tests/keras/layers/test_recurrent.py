@@ -664,9 +664,11 @@ def test_lstm_learns_to_remember_the_first_step(use_cudnn):
     nf.random.set_seed(0)
     model = keras.Sequential([keras.Input((12, 1)), L.LSTM(16, use_cudnn=use_cudnn),
                               L.Dense(1, activation="sigmoid")])
-    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy",
+    # (at Adam(0.01) and 20 epochs the outcome swung between 0.87 and 0.99 with float32
+    # rounding differences; at 0.005 and 30 epochs it is 0.99-1.0 on both paths)
+    model.compile(optimizer=keras.optimizers.Adam(0.005), loss="binary_crossentropy",
                   metrics=["accuracy"])
-    model.fit(x[:512], y[:512], epochs=20, batch_size=32, verbose=0)
+    model.fit(x[:512], y[:512], epochs=30, batch_size=32, verbose=0)
     _, accuracy = model.evaluate(x[512:], y[512:], verbose=0)
     assert accuracy >= 0.9
 
