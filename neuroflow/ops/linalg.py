@@ -49,12 +49,26 @@ PARALLEL_MACS = 1 << 22
 
 
 def _product(a, b):
-    """``a @ b``; a big 2-D product as one GEMM per thread over its rows."""
+    """``a @ b``; a big 2-D product as one GEMM per thread over its rows, a big stack of
+    products (attention's [batch * heads] stacks) as one part of the stack per thread."""
     if a.ndim == 2 and b.ndim == 2 and a.shape[0] * a.shape[1] * b.shape[1] >= PARALLEL_MACS:
         parts = threads.split(a.shape[0], min_part=16)
         if len(parts) > 1 and a.dtype == b.dtype and a.dtype.kind in "fc":
             out = outputs.empty((a.shape[0], b.shape[1]), a.dtype)
             threads.run(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), parts)
+            return out
+    elif a.ndim == b.ndim > 2 and a.shape[:-2] == b.shape[:-2] and a.shape[-1] == b.shape[-2] \
+            and math.prod(a.shape) * b.shape[-1] >= PARALLEL_MACS:
+        # measured on the bert workload's [32 x 12] stacks of 128 x 32 x 128 products:
+        # NumPy's loop of small GEMMs runs on one core (80 GFLOP/s)
+        stack = math.prod(a.shape[:-2])
+        parts = threads.split(stack, min_part=1)
+        if len(parts) > 1 and a.dtype == b.dtype and a.dtype.kind in "fc":
+            a3 = a.reshape((stack,) + a.shape[-2:])
+            b3 = b.reshape((stack,) + b.shape[-2:])
+            out = outputs.empty(a.shape[:-1] + (b.shape[-1],), a.dtype)
+            out3 = out.reshape((stack,) + out.shape[-2:])
+            threads.run(lambda lo, hi: np.matmul(a3[lo:hi], b3[lo:hi], out=out3[lo:hi]), parts)
             return out
     return np.matmul(a, b)
 

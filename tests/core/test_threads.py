@@ -214,3 +214,37 @@ def test_an_interrupted_run_does_not_reuse_a_busy_worker(two_threads, monkeypatc
     assert worker not in threads._workers
     release.set()
     assert threads.run(lambda a, b: a * 10, [(0, 1), (1, 2)]) == [0, 10]
+
+
+def test_split_transformer_kernels_give_the_whole_kernels_results(monkeypatch):
+    """Softmax and layer norm rows, a big dense layer's fused epilogue and a stack of
+    attention products, split over two threads (in a split plan), against one thread."""
+    from neuroflow.ops import linalg
+
+    def attention_block():
+        rng = np.random.default_rng(3)
+        x = nf.constant(rng.standard_normal((4, 6, 8)).astype(np.float32))
+        w = nf.constant(rng.standard_normal((8, 8)).astype(np.float32))
+        b = nf.constant(rng.standard_normal(8).astype(np.float32))
+
+        @nf.function
+        def block(h):
+            q = nf.nn.gelu(nf.matmul(h, w) + b)
+            scores = nf.nn.softmax(nf.matmul(q, h, transpose_b=True))
+            return nf.nn.layer_normalization(nf.matmul(scores, h))
+        return block(x).numpy()
+
+    monkeypatch.setattr(threads, "_intra_op", 1)
+    whole = attention_block()
+    monkeypatch.setattr(threads, "_intra_op", 2)
+    monkeypatch.setattr(threads, "MIN_SPLIT", 16)
+    monkeypatch.setattr(linalg, "PARALLEL_MACS", 1)
+    real_run, splits = threads.run, []
+
+    def spy(fn, parts):
+        splits.append(len(parts))
+        return real_run(fn, parts)
+    monkeypatch.setattr(threads, "run", spy)
+    split = attention_block()
+    assert splits.count(2) >= 4
+    np.testing.assert_allclose(split, whole, rtol=1e-5, atol=1e-6)
