@@ -222,6 +222,23 @@ _COMPOSED = {
 }
 
 
+def _values_and_two_orders(fn, sample, pick=lambda outs: outs):
+    """The outputs of ``fn`` on ``sample``, and the first and second order gradients of a
+    weighted sum of squares of the picked outputs."""
+    xs = [nf.constant(a) for a in sample]
+    with nf.GradientTape() as outer:
+        outer.watch(xs)
+        with nf.GradientTape() as inner:
+            inner.watch(xs)
+            outs = fn(*xs)
+            loss = nf.add_n([nf.reduce_sum(o * o * (k + 1.0))
+                             for k, o in enumerate(pick(outs))])
+        grads = inner.gradient(loss, xs)
+        second = nf.add_n([nf.reduce_sum(g * g) for g in grads])
+    seconds = outer.gradient(second, xs, unconnected_gradients=nf.UnconnectedGradients.ZERO)
+    return [o.numpy() for o in outs] + [t.numpy() for t in grads + seconds]
+
+
 @pytest.mark.parametrize("name", list(_COMPOSED))
 @pytest.mark.parametrize("used", ["all", "sequence", "last"])
 def test_fused_gradients_match_composition(name, used):
@@ -229,20 +246,9 @@ def test_fused_gradients_match_composition(name, used):
     from ops, with the loss on all outputs, the sequence only, or the last state only (the
     engine passes zeros for the others)."""
     fused, composed, sample, attrs = _COMPOSED[name]
-    results = []
-    for fn in (fused, lambda *a: composed(*a, go_backwards=False, **attrs)):
-        xs = [nf.constant(a) for a in sample]
-        with nf.GradientTape() as outer:
-            outer.watch(xs)
-            with nf.GradientTape() as inner:
-                inner.watch(xs)
-                outs = fn(*xs)
-                picked = {"all": outs, "sequence": outs[:1], "last": outs[1:]}[used]
-                loss = nf.add_n([nf.reduce_sum(o * o * (k + 1.0)) for k, o in enumerate(picked)])
-            grads = inner.gradient(loss, xs)
-            second = nf.add_n([nf.reduce_sum(g * g) for g in grads])
-        seconds = outer.gradient(second, xs, unconnected_gradients=nf.UnconnectedGradients.ZERO)
-        results.append([t.numpy() for t in grads + seconds])
+    pick = {"all": lambda o: o, "sequence": lambda o: o[:1], "last": lambda o: o[1:]}[used]
+    results = [_values_and_two_orders(fn, sample, pick)
+               for fn in (fused, lambda *a: composed(*a, go_backwards=False, **attrs))]
     for fused_value, reference in zip(*results):
         np.testing.assert_allclose(fused_value, reference, rtol=1e-9, atol=1e-11)
 
@@ -254,21 +260,10 @@ def test_masked_steps_keep_the_state_fused_as_composed(name, go_backwards):
     the composition's values, first and second order gradients."""
     fused, composed, sample, attrs = _COMPOSED[name]
     mask = np.array([[True, False, True], [False, True, True]])
-    results = []
-    for fn in (lambda *a: fused(*a, go_backwards=go_backwards, mask=mask),
-               lambda *a: composed(*a, nf.constant(mask), go_backwards=go_backwards,
-                                   masked=True, **attrs)):
-        xs = [nf.constant(a) for a in sample]
-        with nf.GradientTape() as outer:
-            outer.watch(xs)
-            with nf.GradientTape() as inner:
-                inner.watch(xs)
-                outs = fn(*xs)
-                loss = nf.add_n([nf.reduce_sum(o * o * (k + 1.0)) for k, o in enumerate(outs)])
-            grads = inner.gradient(loss, xs)
-            second = nf.add_n([nf.reduce_sum(g * g) for g in grads])
-        seconds = outer.gradient(second, xs, unconnected_gradients=nf.UnconnectedGradients.ZERO)
-        results.append([o.numpy() for o in outs] + [t.numpy() for t in grads + seconds])
+    results = [_values_and_two_orders(fn, sample) for fn in (
+        lambda *a: fused(*a, go_backwards=go_backwards, mask=mask),
+        lambda *a: composed(*a, nf.constant(mask), go_backwards=go_backwards, masked=True,
+                            **attrs))]
     for fused_value, reference in zip(*results):
         np.testing.assert_allclose(fused_value, reference, rtol=1e-9, atol=1e-11)
     # the second row's masked step (time 0) repeats the state before it: the initial
