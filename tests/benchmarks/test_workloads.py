@@ -116,7 +116,8 @@ def test_fit_mnist_sides_regularize_alike():
 
 # -- the optional TensorFlow column, run with neuroflow standing in for TensorFlow ----------
 
-@pytest.mark.parametrize("name", ["tiny", "mlp", "cnn", "lstm", "keras_mlp", "keras_cnn"])
+@pytest.mark.parametrize("name", ["tiny", "mlp", "cnn", "lstm", "bert", "keras_mlp",
+                                  "keras_cnn"])
 def test_tensorflow_column_code_computes_the_same_loss(name):
     """The TensorFlow side is TF2 code: given neuroflow (which has TF's API) as ``tf``, it
     runs and starts where the PyTorch side does. TensorFlow itself is never needed."""
@@ -126,6 +127,8 @@ def test_tensorflow_column_code_computes_the_same_loss(name):
     theirs, tf_side = builders["pytorch"](), builders["tensorflow"]()
     if name.startswith("keras"):
         assert tf_side.probe() == pytest.approx(theirs.probe(), rel=2e-5)
+    elif name == "bert":  # inference: the embeddings themselves
+        np.testing.assert_allclose(tf_side().numpy(), theirs().numpy(), rtol=1e-3, atol=1e-4)
     else:
         assert float(tf_side().numpy()) == pytest.approx(float(theirs().detach()), rel=2e-5,
                                                          abs=1e-5)
