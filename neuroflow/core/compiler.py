@@ -109,7 +109,7 @@ class Plan:
             schedule.append((op, inputs))
         schedule = fusion.fuse(schedule, [alias.get(t, t) for t in self.fetches])
         self.num_ops = len(schedule)
-        self.owned = any(threads.splits(op.type, _static_size(op.outputs[0]))
+        self.owned = any(threads.splits(op.type, op.outputs[0].shape.num_elements())
                          for op, _ in schedule if op.outputs)
         self._allocate(schedule, constants, alias, fed, variable_reads)
 
@@ -249,15 +249,8 @@ RELEASE_ELEMENTS = 1 << 16
 
 
 def _worth_releasing(tensor) -> bool:
-    size = _static_size(tensor)
+    size = tensor.shape.num_elements()
     return size is None or size >= RELEASE_ELEMENTS
-
-
-def _static_size(tensor):
-    shape = tensor.shape
-    if shape.rank is None or any(d is None for d in shape):
-        return None
-    return int(np.prod(shape, dtype=np.int64))
 
 
 def _foldable(op_def, inputs, constants) -> bool:

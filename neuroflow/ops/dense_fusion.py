@@ -60,9 +60,8 @@ def _is_bias_of(bias, product):
 
 
 def _big(product):
-    shape = product.shape
-    return shape.rank is not None and all(d is not None for d in shape) \
-        and int(np.prod(shape, dtype=np.int64)) >= threads.MIN_SPLIT
+    size = product.shape.num_elements()
+    return size is not None and size >= threads.MIN_SPLIT
 
 
 def _fuse_dense(op, inputs, chain):
