@@ -33,12 +33,14 @@ def available() -> bool:
 
 
 class Kernel:
-    """A Python loop compiled by numba on its first call (nopython mode, GIL released)."""
+    """A Python loop compiled by numba on its first call (nopython mode, GIL released);
+    ``contract``: the compiler may fuse a multiply and an add into one FMA (one rounding
+    instead of two: different, usually closer values than NumPy's separate passes)."""
 
-    __slots__ = ("python", "_compiled")
+    __slots__ = ("python", "contract", "_compiled")
 
-    def __init__(self, python):
-        self.python, self._compiled = python, None
+    def __init__(self, python, contract=False):
+        self.python, self.contract, self._compiled = python, contract, None
 
     def __call__(self, *args):
         compiled = self._compiled
@@ -50,6 +52,8 @@ class Kernel:
             # NumPy's error model: a division by zero gives inf/nan as the NumPy versions
             # do (Python's raises, and its checks keep loops from being vectorised)
             options = {"nogil": True, "error_model": "numpy"}
+            if self.contract:
+                options["fastmath"] = {"contract"}
             try:  # cached next to the module, or in numba's user-wide cache folder
                 compiled = numba.njit(cache=True, **options)(self.python)
             except RuntimeError:  # nowhere writable to cache: compile in each process
@@ -79,10 +83,12 @@ def _compile_helpers(module_globals, numba):
                 value.python)
 
 
-def kernel(fn) -> Kernel:
+def kernel(fn=None, *, contract=False):
     """Marks ``fn`` (numba-compatible Python) as a compiled kernel; call it only when
-    ``available()``."""
-    return Kernel(fn)
+    ``available()``. ``@kernel(contract=True)`` lets the compiler use FMAs (``Kernel``)."""
+    if fn is None:
+        return lambda fn: Kernel(fn, contract)
+    return Kernel(fn, contract)
 
 
 def helper(fn) -> Helper:

@@ -115,10 +115,11 @@ def test_the_environment_switches_compiled_kernels_off():
 
 def test_gelu_kernel_is_within_a_few_ulps_of_exact(numpy_only):
     """The compiled float32 GELU against x Phi(x) in float64 (Phi from erfc, no
-    cancellation): relative error below 2e-7 wherever the value is a normal float32, and
-    infinities and NaN as the NumPy version gives them."""
+    cancellation): relative error below 4.5e-7 (a few float32 ulps) wherever the value is a
+    normal float32, values near the underflow included, and infinities and NaN as the
+    NumPy version gives them."""
     rng = np.random.default_rng(0)
-    x = np.concatenate([np.linspace(-12, 12, 200_001, dtype=np.float32),
+    x = np.concatenate([np.linspace(-14, 12, 260_001, dtype=np.float32),
                         (rng.standard_normal(50_000) * 1e-3).astype(np.float32),
                         np.array([0.0, -0.0, np.inf, -np.inf, np.nan], np.float32)])
     got = nf.nn.gelu(nf.constant(x)).numpy()
@@ -127,7 +128,7 @@ def test_gelu_kernel_is_within_a_few_ulps_of_exact(numpy_only):
     want = wide * 0.5 * series
     normal = np.abs(want) > np.finfo(np.float32).tiny
     rel = np.abs(got[:-3][normal] - want[normal]) / np.abs(want[normal])
-    assert rel.max() < 2e-7
+    assert rel.max() < 4.5e-7
     numpy_only()  # the NumPy version (erf) agrees, to float32 rounding
     with np.errstate(invalid="ignore"):  # -inf * 0
         plain = nf.nn.gelu(nf.constant(x)).numpy()
