@@ -200,7 +200,7 @@ def row_sum(row, n):
     return total
 
 
-@kernel
+@kernel(contract=True)
 def softmax_rows(x, out, a, b):
     """Softmax of rows a..b of a 2-D float32 ``x`` into ``out``, the exp by ``exp32``
     (values below e^-87.3 become 0; a row holding a NaN or +inf becomes NaN, as NumPy's

@@ -1,13 +1,21 @@
-"""A dense layer's epilogue fused into its product, for big layers: MatMul -> bias add
+"""Fusions of a product (TensorFlow's remapper makes the same kinds).
+
+A dense layer's epilogue fused into its product, for big layers: MatMul -> bias add
 (AddV2 of a 1-D bias, or a channels-last BiasAdd) (-> Relu or Gelu) becomes one
 ``_FusedMatMul`` step that adds the bias and applies the activation to the product in place,
 in one compiled pass split over the threads, instead of two or three passes over a fresh
-array each (TensorFlow's remapper makes the same _FusedMatMul).
+array each.
 
 Only products with a static size of at least ``threads.MIN_SPLIT`` elements are fused: a
 transformer's [32 x 128, 1536] feed-forward layer gains (measured in the bert workload's
 plan: product 15.6 + bias 6.5 + GELU 14.3 ms, fused 28 ms), while for small layers the
 fused step measured no faster in whole plans (bench/NOTES.md).
+
+A stack of products whose result is transposed (attention's heads back to
+``[batch, positions, heads, size]``), MatMul -> Transpose keeping the last axis in place,
+becomes one ``_MatMulTransposed`` step that writes each product straight into the
+transposed layout: the result is C-ordered, so the output projection's reshape that follows
+needs no copy.
 """
 from __future__ import annotations
 
@@ -17,8 +25,9 @@ from neuroflow.backend import jit, threads
 from neuroflow.core import fusion
 from neuroflow.core.tensor import shape_str
 from neuroflow.ops import compiled
+from neuroflow.ops.conv_runtime import outputs
 from neuroflow.ops.activations import _gelu
-from neuroflow.ops.linalg import _matmul
+from neuroflow.ops.linalg import _matmul, _product, _t
 
 _ACTIVATIONS = {None: 0, "Relu": 1, "Gelu": 2}
 
@@ -91,3 +100,34 @@ def _fuse_dense(op, inputs, chain):
 
 
 fusion.RULES.append(_fuse_dense)
+
+
+def _matmul_transposed(a, b, transpose_a=False, transpose_b=False, perm=None):
+    x, y = (_t(a) if transpose_a else a), (_t(b) if transpose_b else b)
+    if x.ndim != y.ndim or x.shape[:-2] != y.shape[:-2] or x.shape[-1] != y.shape[-2]:
+        return np.transpose(_matmul.kernel(a, b, transpose_a, transpose_b), perm)
+    shape = x.shape[:-1] + y.shape[-1:]
+    out = outputs.empty(tuple(shape[p] for p in perm), np.result_type(x, y))
+    _product(x, y, out=np.transpose(out, np.argsort(perm)))
+    return out
+
+
+_MATMUL_TRANSPOSED = fusion.FusedDef("_MatMulTransposed", _matmul_transposed)
+
+
+def _fuse_transposed(op, inputs, chain):
+    if op.type != "Transpose":
+        return None
+    perm = op.attrs.get("perm")
+    found = chain(inputs[0], "MatMul")
+    if found is None or perm is None or len(perm) < 3 or perm[-1] != len(perm) - 1 \
+            or list(perm) == sorted(perm) or not _big(found[0].outputs[0]):
+        return None
+    product = found[0].outputs[0]
+    if product.shape.rank != len(perm) or not product.dtype.is_floating:
+        return None
+    attrs = dict(found[0].attrs, perm=tuple(perm))
+    return fusion.Fused(_MATMUL_TRANSPOSED, found[1], attrs, [found[0], op])
+
+
+fusion.RULES.append(_fuse_transposed)

@@ -48,29 +48,38 @@ def _t(x):
 PARALLEL_MACS = 1 << 22
 
 
-def _product(a, b):
-    """``a @ b``; a big 2-D product as one GEMM per thread over its rows, a big stack of
-    products (attention's [batch * heads] stacks) as one part of the stack per thread."""
+def _product(a, b, out=None):
+    """``a @ b`` (into ``out`` when given: any strided array whose matrices have rows of
+    adjacent elements); a big 2-D product as one GEMM per thread over its rows, a big stack
+    of products (attention's [batch, heads] stacks) as one part of the leading axis per
+    thread. A stack's matrices are handed to the BLAS as they lie when their rows are
+    contiguous, and copied first when not (a transposed key): NumPy runs a stack of
+    column-major matrices in its own loop, at about half the speed."""
     if a.ndim == 2 and b.ndim == 2 and a.shape[0] * a.shape[1] * b.shape[1] >= PARALLEL_MACS:
         parts = threads.split(a.shape[0], min_part=16)
         if len(parts) > 1 and a.dtype == b.dtype and a.dtype.kind in "fc":
-            out = outputs.empty((a.shape[0], b.shape[1]), a.dtype)
+            if out is None:
+                out = outputs.empty((a.shape[0], b.shape[1]), a.dtype)
             threads.run(lambda lo, hi: np.matmul(a[lo:hi], b, out=out[lo:hi]), parts)
             return out
     elif a.ndim == b.ndim > 2 and a.shape[:-2] == b.shape[:-2] and a.shape[-1] == b.shape[-2] \
-            and math.prod(a.shape) * b.shape[-1] >= PARALLEL_MACS:
-        # measured on the bert workload's [32 x 12] stacks of 128 x 32 x 128 products:
+            and a.dtype == b.dtype and a.dtype.kind in "fc":
+        # measured on the bert workload's [32, 12] stacks of 128 x 32 x 128 products:
         # NumPy's loop of small GEMMs runs on one core (80 GFLOP/s)
-        stack = math.prod(a.shape[:-2])
-        parts = threads.split(stack, min_part=1)
-        if len(parts) > 1 and a.dtype == b.dtype and a.dtype.kind in "fc":
-            a3 = a.reshape((stack,) + a.shape[-2:])
-            b3 = b.reshape((stack,) + b.shape[-2:])
-            out = outputs.empty(a.shape[:-1] + (b.shape[-1],), a.dtype)
-            out3 = out.reshape((stack,) + out.shape[-2:])
-            threads.run(lambda lo, hi: np.matmul(a3[lo:hi], b3[lo:hi], out=out3[lo:hi]), parts)
+        big = math.prod(a.shape) * b.shape[-1] >= PARALLEL_MACS
+        parts = threads.split(a.shape[0], min_part=1) if big else [(0, a.shape[0])]
+        rows_apart = a.strides[-1] != a.itemsize, b.strides[-1] != b.itemsize
+        if len(parts) > 1 or any(rows_apart):
+            if out is None:
+                out = outputs.empty(a.shape[:-1] + (b.shape[-1],), a.dtype)
+
+            def part(lo, hi):
+                x, y = a[lo:hi], b[lo:hi]
+                np.matmul(np.ascontiguousarray(x) if rows_apart[0] else x,
+                          np.ascontiguousarray(y) if rows_apart[1] else y, out=out[lo:hi])
+            threads.run(part, parts)
             return out
-    return np.matmul(a, b)
+    return np.matmul(a, b, out=out)
 
 
 @primitive("MatMul", shape=_matmul_spec)

@@ -166,3 +166,43 @@ def test_bias_gradient_before_a_max_pool_sums_the_pooled_gradient(options, data_
     _, plain = _run([gx, gb], x, value)
     np.testing.assert_array_equal(fused[0], plain[0])
     np.testing.assert_allclose(fused[1], plain[1], rtol=1e-5)
+
+
+def test_attention_output_is_written_straight_into_the_transposed_layout(options,
+                                                                          monkeypatch):
+    """MatMul -> Transpose (the probabilities times the values, back to [batch, positions,
+    heads, size]) as one step: the same values and gradients as the two ops, C-ordered."""
+    from neuroflow.backend import threads
+    monkeypatch.setattr(threads, "MIN_SPLIT", 16)
+    layer = nf.keras.layers.MultiHeadAttention(3, 4)
+    value = _rng(7).standard_normal((2, 5, 6)).astype(np.float32)
+    want = layer(value, value).numpy()
+    graph = nf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(nf.float32, [2, 5, 6])
+        y = layer(x, x)
+        grads = nf.gradients(nf.reduce_sum(nf.multiply(y, y)), [x])
+    plan, fused = _run([y, grads[0]], x, value)
+    assert "_MatMulTransposed" in [op.type for op in plan._step_ops]
+    nf.config.optimizer.set_experimental_options({"remapping": False})
+    plan, plain = _run([y, grads[0]], x, value)
+    assert "_MatMulTransposed" not in [op.type for op in plan._step_ops]
+    np.testing.assert_allclose(fused[0], want, rtol=1e-5, atol=1e-6)
+    for a, b in zip(fused, plain):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_transposed_product_kernel_matches_numpy():
+    from neuroflow.ops.dense_fusion import _matmul_transposed
+    rng = _rng(8)
+    a = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    b = rng.standard_normal((2, 3, 6, 5)).astype(np.float32)
+    for perm in [(0, 2, 1, 3), (2, 0, 1, 3), (1, 0, 2, 3)]:
+        got = _matmul_transposed(a, b, transpose_b=True, perm=perm)
+        assert got.flags.c_contiguous
+        np.testing.assert_allclose(got, np.transpose(a @ np.swapaxes(b, -1, -2), perm),
+                                   rtol=1e-6, atol=1e-6)
+    # a stack times one matrix: the plain product, transposed
+    got = _matmul_transposed(a, b[0, 0], transpose_b=True, perm=(0, 2, 1, 3))
+    np.testing.assert_allclose(got, np.transpose(a @ b[0, 0].T, (0, 2, 1, 3)), rtol=1e-6,
+                               atol=1e-6)

@@ -5,10 +5,11 @@ The projections are sublayers named as in Keras (``query``, ``key``, ``value``,
 biases ``[num_heads, key_dim]`` and an output kernel ``[num_heads, value_dim, output_dim]``,
 so weights move between Keras and neuroflow as they are.
 
-The two attention products run as batched matmuls over ``(batch and head) x matrix``
-stacks. Each stack is laid out contiguously first (a reshape of the transposed view
-copies it): NumPy only hands a stack of matrices to BLAS when every matrix is C-ordered,
-and falls back to a loop about 4x slower otherwise.
+The two attention products run as batched matmuls over ``[batch..., head]`` stacks of
+matrices, on transposed views of the projections: the BLAS reads a matrix whose rows are
+contiguous where it lies, so only the transposed key is copied (by matmul), and in a
+compiled plan the product of the probabilities and the values is written straight into
+the ``[batch, positions, heads, size]`` layout (``ops.dense_fusion``).
 """
 from __future__ import annotations
 
@@ -342,16 +343,22 @@ class MultiHeadAttention(Layer):
         q_attn = [q_dims[a] for a in axes]
         k_attn = [k_dims[a] for a in axes]
         batch = [q_dims[a] for a in batch_axes] + [self._num_heads]
-        # One stack of matrices per (batch..., head); the reshapes make each contiguous.
+        # One stack of matrices per (batch..., head): transposed views, whose matrices the
+        # BLAS reads as they lie (the key's are copied into rows by matmul); several
+        # attention axes are flattened into one.
         perm = batch_axes + [heads] + list(axes) + [rank - 1]
-        q_flat = _reshape(transpose(multiply(query, self._inverse_sqrt_key_dim), perm),
-                          [-1, _product(q_attn), self._key_dim])
-        k_t = _reshape(transpose(key, batch_axes + [heads, rank - 1] + list(axes)),
-                       [-1, self._key_dim, _product(k_attn)])
-        v_flat = _reshape(transpose(value, perm), [-1, _product(k_attn), self._value_dim])
-        scores = matmul(q_flat, k_t)                                # [B*N, Tq, Tk]
+        q_stack = transpose(multiply(query, self._inverse_sqrt_key_dim), perm)
+        k_stack = transpose(key, batch_axes + [heads, rank - 1] + list(axes))
+        v_stack = transpose(value, perm)
+        joint = len(axes) > 1
+        if joint:
+            q_stack = _reshape(q_stack, batch + [_product(q_attn), self._key_dim])
+            k_stack = _reshape(k_stack, batch + [self._key_dim, _product(k_attn)])
+            v_stack = _reshape(v_stack, batch + [_product(k_attn), self._value_dim])
+        scores = matmul(q_stack, k_stack)                   # [batch..., N, Tq, Tk]
         keras_layout = batch + q_attn + k_attn
-        scores = _reshape(scores, keras_layout)
+        if joint:
+            scores = _reshape(scores, keras_layout)
         keep = None
         if attention_mask is not None:
             keep = attention_mask
@@ -360,18 +367,21 @@ class MultiHeadAttention(Layer):
                 keep = expand_dims(keep, -2 * len(axes) - 1)
             keep = cast(keep, scores.dtype)
             scores = scores + multiply(subtract(1.0, keep), _large_negative(scores.dtype))
-        if len(axes) == 1:
+        if not joint:
             probs = nn.softmax(scores, axis=-1)
         else:  # a joint softmax over all the key attention axes
-            flat = _reshape(scores, [-1, _product(q_attn), _product(k_attn)])
+            flat = _reshape(scores, batch + [_product(q_attn), _product(k_attn)])
             probs = _reshape(nn.softmax(flat, axis=-1), keras_layout)
         if keep is not None:
             probs = multiply(probs, keep)  # a fully masked row attends to nothing: zeros
         dropped = probs
         if training and self._dropout > 0:
             dropped = _dropout(probs, self._dropout, seed=self.seed)
-        out = matmul(_reshape(dropped, [-1, _product(q_attn), _product(k_attn)]), v_flat)
-        out = _reshape(out, batch + q_attn + [self._value_dim])
+        if joint:
+            dropped = _reshape(dropped, batch + [_product(q_attn), _product(k_attn)])
+        out = matmul(dropped, v_stack)                      # [batch..., N, Tq, value_dim]
+        if joint:
+            out = _reshape(out, batch + q_attn + [self._value_dim])
         inverse = sorted(range(rank), key=perm.__getitem__)
         return transpose(out, inverse), probs
 
