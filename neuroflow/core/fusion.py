@@ -21,13 +21,12 @@ RULES = []
 
 
 class FusedDef:
-    """What the compiler needs of an op definition: the kernel and one output."""
+    """What the compiler needs of an op definition: the kernel and its number of outputs."""
 
-    __slots__ = ("name", "kernel")
-    num_outputs = 1
+    __slots__ = ("name", "kernel", "num_outputs")
 
-    def __init__(self, name, kernel):
-        self.name, self.kernel = name, kernel
+    def __init__(self, name, kernel, num_outputs=1):
+        self.name, self.kernel, self.num_outputs = name, kernel, num_outputs
 
 
 class Fused:

@@ -223,15 +223,21 @@ def softmax_rows(x, out, a, b):
 
 
 @kernel
-def layer_norm_rows(x, gamma, beta, out, mean, rstd, epsilon, a, b):
+def layer_norm_rows(x, gamma, beta, out, mean, rstd, epsilon, a, b, residual):
     """Layer normalization of rows a..b of a 2-D float32 ``x`` (the NumPy kernel's
     two-pass mean and variance, in 8 running sums each), times ``gamma`` plus ``beta`` (each
     one per column, or of size 0 for none); the row means and reciprocal standard
-    deviations into ``mean`` and ``rstd``."""
+    deviations into ``mean`` and ``rstd``. With a ``residual`` of x's shape (else of size
+    0), the rows of x + residual are normalized (a transformer's residual connection)."""
     n = x.shape[1]
     scale, shift = gamma.shape[0] > 0, beta.shape[0] > 0
     for i in range(a, b):
         row, o = x[i], out[i]
+        if residual.shape[0] > 0:
+            other = residual[i]
+            for j in range(n):
+                o[j] = row[j] + other[j]
+            row = o
         mu = row_sum(row, n) / np.float32(n)
         for j in range(n):
             o[j] = row[j] - mu

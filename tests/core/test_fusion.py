@@ -206,3 +206,29 @@ def test_transposed_product_kernel_matches_numpy():
     got = _matmul_transposed(a, b[0, 0], transpose_b=True, perm=(0, 2, 1, 3))
     np.testing.assert_allclose(got, np.transpose(a @ b[0, 0].T, (0, 2, 1, 3)), rtol=1e-6,
                                atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_residual_add_and_layer_norm_are_one_step_at_inference(options, dtype):
+    """LayerNorm(a + b) as one step (the sum made in the normalizing pass) gives the two
+    ops' values; a training graph, whose gradient reads the sum, keeps them apart."""
+    rng = _rng(9)
+    norm = nf.keras.layers.LayerNormalization(epsilon=1e-5, dtype=dtype.__name__)
+    norm.build((None, 3, 8))
+    norm.set_weights([rng.standard_normal(8).astype(dtype), rng.standard_normal(8).astype(dtype)])
+    value = rng.standard_normal((4, 3, 8)).astype(dtype)
+    residual = nf.constant(rng.standard_normal((4, 3, 8)).astype(dtype))
+    graph = nf.Graph()
+    with graph.as_default():
+        x = v1.placeholder(dtype, [None, 3, 8])
+        y = norm(nf.add(x, residual))
+        grad = nf.gradients(nf.reduce_sum(nf.multiply(y, y)), [x])[0]
+    plan, fused = _run([y], x, value)
+    types = [op.type for op in plan._step_ops]
+    assert types.count("_FusedAddLayerNorm") == (dtype == np.float32)
+    plan, with_grad = _run([y, grad], x, value)
+    assert "_FusedAddLayerNorm" not in [op.type for op in plan._step_ops]
+    nf.config.optimizer.set_experimental_options({"remapping": False})
+    _, plain = _run([y], x, value)
+    np.testing.assert_allclose(fused[0], plain[0], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(with_grad[0], plain[0], rtol=1e-6, atol=1e-6)
