@@ -163,10 +163,9 @@ def bias_activation(rows, bias, a, b, activation):
 
 @helper
 def row_max(row, n):
-    """The max of a float32 row (8 running maxima, so that the compiler vectorises), or NaN
-    when the row holds one."""
+    """The max of a float32 row (8 running maxima, so that the compiler vectorises); with a
+    NaN in the row, some value of the row or NaN."""
     m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = row[0]
-    nan = False
     j = 0
     while j + 8 <= n:
         m0, m1 = max(m0, row[j]), max(m1, row[j + 1])
@@ -178,9 +177,7 @@ def row_max(row, n):
     while j < n:
         m = max(m, row[j])
         j += 1
-    for j in range(n):
-        nan |= row[j] != row[j]
-    return np.float32(np.nan) if nan else m
+    return m
 
 
 @helper
@@ -203,20 +200,17 @@ def row_sum(row, n):
 @kernel(contract=True)
 def softmax_rows(x, out, a, b):
     """Softmax of rows a..b of a 2-D float32 ``x`` into ``out``, the exp by ``exp32``
-    (values below e^-87.3 become 0; a row holding a NaN or +inf becomes NaN, as NumPy's
-    max-subtracted softmax gives)."""
+    (values below e^-87.3 become 0). A row holding a NaN or +inf becomes NaN, as NumPy's
+    max-subtracted softmax gives: its x - max has a NaN, whose exp32 is NaN, and so is the
+    row's sum."""
     n = x.shape[1]
     low = np.float32(-87.3)
     for i in range(a, b):
         row, o = x[i], out[i]
         m = row_max(row, n)
-        if m != m or m == np.inf:
-            for j in range(n):
-                o[j] = np.nan
-            continue
         for j in range(n):
             w = row[j] - m
-            o[j] = exp32(max(w, low)) if w >= low else np.float32(0)
+            o[j] = np.float32(0) if w < low else exp32(w)
         inverse = np.float32(1) / row_sum(o, n)
         for j in range(n):
             o[j] *= inverse
