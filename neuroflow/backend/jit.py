@@ -33,14 +33,19 @@ def available() -> bool:
 
 
 class Kernel:
-    """A Python loop compiled by numba on its first call (nopython mode, GIL released);
-    ``contract``: the compiler may fuse a multiply and an add into one FMA (one rounding
-    instead of two: different, usually closer values than NumPy's separate passes)."""
+    """A Python loop compiled by numba on its first call (nopython mode, GIL released).
+    ``fastmath``: LLVM's fast-math flags the kernel allows, of two kinds only: "contract"
+    (a multiply and an add may become one FMA: one rounding instead of two) and "reassoc"
+    (a sum may be reordered, so that the compiler vectorises it: a fixed order on a given
+    machine, as a BLAS's). Values then differ from the NumPy versions' by a few ulps; no
+    flag that changes the handling of NaN, infinities or signed zeros is used."""
 
-    __slots__ = ("python", "contract", "_compiled")
+    __slots__ = ("python", "fastmath", "_compiled")
 
-    def __init__(self, python, contract=False):
-        self.python, self.contract, self._compiled = python, contract, None
+    def __init__(self, python, fastmath=()):
+        if not set(fastmath) <= {"contract", "reassoc"}:
+            raise ValueError(f"fast-math flags allowed: contract, reassoc; got {fastmath}")
+        self.python, self.fastmath, self._compiled = python, frozenset(fastmath), None
 
     def __call__(self, *args):
         compiled = self._compiled
@@ -52,8 +57,8 @@ class Kernel:
             # NumPy's error model: a division by zero gives inf/nan as the NumPy versions
             # do (Python's raises, and its checks keep loops from being vectorised)
             options = {"nogil": True, "error_model": "numpy"}
-            if self.contract:
-                options["fastmath"] = {"contract"}
+            if self.fastmath:
+                options["fastmath"] = set(self.fastmath)
             try:  # cached next to the module, or in numba's user-wide cache folder
                 compiled = numba.njit(cache=True, **options)(self.python)
             except RuntimeError:  # nowhere writable to cache: compile in each process
@@ -83,12 +88,12 @@ def _compile_helpers(module_globals, numba):
                 value.python)
 
 
-def kernel(fn=None, *, contract=False):
+def kernel(fn=None, *, fastmath=()):
     """Marks ``fn`` (numba-compatible Python) as a compiled kernel; call it only when
-    ``available()``. ``@kernel(contract=True)`` lets the compiler use FMAs (``Kernel``)."""
+    ``available()``. ``@kernel(fastmath={"contract"})``: see ``Kernel``."""
     if fn is None:
-        return lambda fn: Kernel(fn, contract)
-    return Kernel(fn, contract)
+        return lambda fn: Kernel(fn, fastmath)
+    return Kernel(fn, fastmath)
 
 
 def helper(fn) -> Helper:

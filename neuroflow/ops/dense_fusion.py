@@ -27,33 +27,47 @@ from neuroflow.core.tensor import shape_str
 from neuroflow.ops import compiled
 from neuroflow.ops.conv_runtime import outputs
 from neuroflow.ops.activations import _gelu
-from neuroflow.ops.linalg import _matmul, _product, _t
+from neuroflow.ops.linalg import PARALLEL_MACS, _matmul, _one_gemm, _product, _t
 
 _ACTIVATIONS = {None: 0, "Relu": 1, "Gelu": 2}
 
 
 def _fused_matmul(a, b, bias, transpose_a=False, transpose_b=False, activation=None):
-    out = _matmul.kernel(a, b, transpose_a, transpose_b)
-    n = out.shape[-1]
+    folded = _one_gemm(a, b, transpose_a, transpose_b)
+    if folded is None:  # a batched product: the epilogue after it
+        out = _matmul.kernel(a, b, transpose_a, transpose_b)
+        rows, matrix, shape = out.reshape(-1, out.shape[-1]), None, out.shape
+    else:
+        rows, matrix, shape = folded
+    n = shape[-1]
     if bias.shape != (n,):
         raise ValueError(f"bias of shape {shape_str(bias.shape)} does not match the "
                          f"product's last dimension ({n})")
-    rows = out.reshape(-1, n)  # the product is a fresh C-contiguous array: a view
-    parts = threads.split(len(rows), threads.MIN_SPLIT // max(n, 1) + 1)
     code = _ACTIVATIONS[activation]
-    if jit.available() and out.dtype.kind == "f" and (code != 2 or out.dtype == np.float32):
-        threads.run(lambda lo, hi: compiled.bias_activation(rows, bias, lo, hi, code), parts)
-        return out
+    compiled_epilogue = jit.available() and rows.dtype.kind == "f" and (
+        code != 2 or rows.dtype == np.float32)
+    if matrix is not None:
+        product = outputs.empty((rows.shape[0], n), np.result_type(rows, matrix))
+    else:
+        product = rows  # the product is a fresh C-contiguous array: a view
 
-    def epilogue(lo, hi):
-        part = rows[lo:hi]
-        np.add(part, bias, out=part)
+    def part(lo, hi):
+        """Product rows lo..hi (when not made yet), then their bias and activation in place,
+        while they are still in the cache."""
+        if matrix is not None:
+            np.matmul(rows[lo:hi], matrix, out=product[lo:hi])
+        if compiled_epilogue:
+            compiled.bias_activation(product, bias, lo, hi, code)
+            return
+        block = product[lo:hi]
+        np.add(block, bias, out=block)
         if code == 1:
-            np.maximum(part, 0, out=part)
+            np.maximum(block, 0, out=block)
         elif code == 2:
-            part[...] = _gelu.kernel(part)
-    threads.run(epilogue, parts)
-    return out
+            block[...] = _gelu.kernel(block)
+    big = matrix is None or rows.shape[0] * rows.shape[1] * n >= PARALLEL_MACS
+    threads.run(part, threads.split(len(product), 16) if big else [(0, len(product))])
+    return product.reshape(shape)
 
 
 _FUSED_MATMUL = fusion.FusedDef("_FusedMatMul", _fused_matmul)

@@ -82,19 +82,36 @@ def _product(a, b, out=None):
     return np.matmul(a, b, out=out)
 
 
+def _one_gemm(a, b, transpose_a=False, transpose_b=False):
+    """(rows, matrix, shape of the product) when ``a @ b`` is one 2-D GEMM: two matrices, or
+    a C-ordered stack of matrices times one matrix (one big GEMM over all the stack's rows,
+    not a loop of small ones); else None. Transposes are strided views: BLAS reads them
+    with its transpose flag, no copy."""
+    matrix = _t(b) if transpose_b else b
+    if matrix.ndim != 2:
+        return None
+    if a.ndim == 2:
+        rows = _t(a) if transpose_a else a
+    elif a.ndim > 2 and not transpose_a and a.flags.c_contiguous:
+        rows = a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
+    else:
+        return None
+    if rows.shape[-1] != matrix.shape[0]:
+        return None
+    lead = rows.shape[:1] if a.ndim == 2 else a.shape[:-1]
+    return rows, matrix, lead + matrix.shape[1:]
+
+
 @primitive("MatMul", shape=_matmul_spec)
 def _matmul(a, b, transpose_a=False, transpose_b=False):
     if a.ndim < 2 or b.ndim < 2:
         raise ValueError(f"MatMul needs inputs of rank >= 2, got shapes {a.shape} and {b.shape}")
-    # Transposes are strided views: BLAS reads them with its transpose flag, no copy.
-    bt = _t(b) if transpose_b else b
-    if bt.ndim == 2 and a.ndim > 2 and not transpose_a and a.flags.c_contiguous:
-        # A stack of matrices times one matrix is one big GEMM, not a loop of small ones.
-        rows = a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
-        if rows.shape[-1] == bt.shape[0]:
-            return _product(rows, bt).reshape(a.shape[:-1] + (bt.shape[-1],))
+    folded = _one_gemm(a, b, transpose_a, transpose_b)
+    if folded is not None:
+        rows, matrix, shape = folded
+        return _product(rows, matrix).reshape(shape)
     try:
-        return _product(_t(a) if transpose_a else a, bt)
+        return _product(_t(a) if transpose_a else a, _t(b) if transpose_b else b)
     except ValueError:  # NumPy words it as a gufunc signature; say it as the shape rule does
         ka, kb = a.shape[-2 if transpose_a else -1], b.shape[-1 if transpose_b else -2]
         if ka == kb:
