@@ -237,7 +237,7 @@ def _fused_conv(x, w, bias, strides, dilations, padding, data_format, keep_patch
                 relu=False):
     _check_bias(x.shape[:-1] + (w.shape[-1],), bias.shape, data_format)
     return kernels.forward(x, w, strides, dilations, padding, data_format, keep_patches,
-                           epilogue=kernels.bias_epilogue(bias, relu))
+                           epilogue=kernels.BiasEpilogue(bias, relu))
 
 
 _FUSED_CONV = fusion.FusedDef("_FusedConv2D", _fused_conv)

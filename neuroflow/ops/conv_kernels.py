@@ -22,10 +22,10 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from neuroflow.backend import threads
+from neuroflow.backend import jit, threads
 from neuroflow.core.context import ctx
 from neuroflow.core.tensor import shape_str
-from neuroflow.ops import im2col
+from neuroflow.ops import compiled, im2col
 from neuroflow.ops.conv_runtime import outputs, patch_cache, workspace
 from neuroflow.ops.im2col import (
     channel_dim,
@@ -170,19 +170,66 @@ def _patch_key(x, ksizes, strides, dilations, padding, data_format):
     return (x.shape, x.strides, x.dtype.str, ksizes, strides, dilations, padding, data_format)
 
 
-def bias_epilogue(bias, relu):
+class BiasEpilogue:
     """What a fused convolution applies to each piece of its output rows (rows, depth):
     ``+= bias``, then ``max(., 0)`` when ``relu``; the same operations, in the same order,
     as BiasAdd and Relu on the whole output."""
-    tiled = np.tile(bias, 16)  # long runs: NumPy adds a row of 16 pixels at a time
 
-    def apply(rows):
+    __slots__ = ("bias", "relu", "_tiled")
+
+    def __init__(self, bias, relu):
+        self.bias, self.relu = bias, relu
+        self._tiled = np.tile(bias, 16)  # long runs: NumPy adds a row of 16 pixels at a time
+
+    def __call__(self, rows):
+        n = len(self.bias)
         group = next(g for g in (16, 8, 4, 2, 1) if len(rows) % g == 0)
-        np.add(rows.reshape(-1, group * len(bias)), tiled[:group * len(bias)],
-               out=rows.reshape(-1, group * len(bias)))
-        if relu:
+        np.add(rows.reshape(-1, group * n), self._tiled[:group * n],
+               out=rows.reshape(-1, group * n))
+        if self.relu:
             np.maximum(rows, 0, out=rows)
-    return apply
+
+
+
+# -- a 3 x 3 filter over one input channel (a grayscale first layer): compiled, direct ------
+
+
+def _one_channel_3x3(xc, w_shape, strides, dilations, *others):
+    """Whether the direct kernels of compiled.py take this convolution: float32, 2-D, a
+    3 x 3 filter over one channel, stride and dilation 1."""
+    return (jit.available() and len(strides) == 2 and tuple(w_shape[:3]) == (3, 3, 1)
+            and all(s == 1 for s in strides) and all(d == 1 for d in dilations)
+            and all(a.dtype == np.float32 for a in (xc,) + others))
+
+
+def _padded(xc, pads):
+    """The single channel of ``xc`` [batch, rows, cols, 1], zero-padded by ``pads``."""
+    (top, bottom), (left, right) = pads
+    batch, height, width = xc.shape[:3]
+    xp = np.zeros((batch, height + top + bottom, width + left + right), xc.dtype)
+    xp[:, top:top + height, left:left + width] = xc[..., 0]
+    return xp
+
+
+def _direct_forward(xc, w, pads, shape, epilogue):
+    xp, w9 = _padded(xc, pads), np.ascontiguousarray(w.reshape(9, -1))
+    bias = np.empty(0, np.float32) if epilogue is None else np.ascontiguousarray(
+        epilogue.bias, np.float32)
+    relu = epilogue is not None and epilogue.relu
+    out = outputs.empty(shape, np.float32)
+    threads.run(lambda a, b: compiled.conv3x3_one_channel(xp, w9, bias, out, a, b, relu),
+                _parts(shape[0]))
+    return out
+
+
+def _direct_filter_grad(xc, dyc, pads, w_shape):
+    xp, dyc = _padded(xc, pads), np.ascontiguousarray(dyc)
+
+    def part(a, b):
+        dw = np.zeros((9, w_shape[-1]), np.float32)
+        compiled.conv3x3_one_channel_filter(xp, dyc, dw, a, b)
+        return dw
+    return _sum(threads.run(part, _parts(xc.shape[0]))).reshape(w_shape)
 
 
 def forward(x, w, strides, dilations, padding, data_format, keep_patches=False,
@@ -195,6 +242,9 @@ def forward(x, w, strides, dilations, padding, data_format, keep_patches=False,
     out_sizes, pads = geometry(xc.shape[1:-1], ksizes, strides, dilations, padding)
     batch, depth = xc.shape[0], w.shape[-1]
     shape = (batch,) + tuple(out_sizes) + (depth,)
+    if batch and _one_channel_3x3(xc, w.shape, strides, dilations, w) and (
+            epilogue is None or isinstance(epilogue, BiasEpilogue)):
+        return from_channels_last(_direct_forward(xc, w, pads, shape, epilogue), data_format)
     wm = w.reshape(-1, depth)
     gather = Patches(xc, ksizes, strides, dilations, pads, out_sizes)
     rows = batch * gather.per_item
@@ -253,6 +303,8 @@ def filter_grad(x, w_shape, dy, strides, dilations, padding, data_format):
                             @ dy_rows[a * per_item:b * per_item], _parts(x.shape[0]))
         workspace.release(cached[1])  # taken from the cache: nothing else holds it now
         return _sum(parts).astype(dtype, copy=False).reshape(w_shape)
+    if x.shape[0] and _one_channel_3x3(xc, w_shape, strides, dilations, dyc):
+        return _direct_filter_grad(xc, dyc, pads, w_shape)
     gather = Patches(xc, ksizes, strides, dilations, pads, out_sizes)
 
     def part(start, stop):

@@ -179,3 +179,58 @@ def test_layer_norm_kernel_matches_numpy(numpy_only, params):
     for a, b in zip(got, want):
         assert a.shape == b.shape and a.dtype == b.dtype
         np.testing.assert_allclose(a, b, rtol=2e-6, atol=2e-6)
+
+
+@pytest.mark.parametrize("padding", ["SAME", "VALID", [[0, 0], [2, 0], [1, 3], [0, 0]]])
+@pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
+def test_one_channel_3x3_convolution_kernels_match_numpy(numpy_only, padding, data_format):
+    """A grayscale first layer's convolution (fused with its bias and ReLU), its filter
+    gradient and the layer's training step, compiled (direct, no im2col) against the NumPy
+    GEMM path: within float32 rounding, NaN kept through the ReLU."""
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((5, 9, 7, 1)).astype(np.float32)
+    x[1, 4, 3, 0] = np.nan
+    w = rng.standard_normal((3, 3, 1, 10)).astype(np.float32)
+    b = rng.standard_normal(10).astype(np.float32)
+    if data_format == "NCHW":
+        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+        if not isinstance(padding, str):
+            padding = [padding[0], padding[3], padding[1], padding[2]]
+
+    @nf.function
+    def step(images, kernel, bias):
+        with nf.GradientTape() as tape:
+            tape.watch(kernel)
+            y = nf.nn.relu(nf.nn.bias_add(nf.nn.conv2d(images, kernel, 1, padding,
+                                                       data_format=data_format),
+                                          bias, data_format=data_format))
+            loss = nf.reduce_sum(nf.where(nf.math.is_nan(y), 0.0, y) ** 2)
+        return y, tape.gradient(loss, kernel)
+
+    def run():
+        y, dw = step(nf.constant(x), nf.constant(w), nf.constant(b))
+        plain = nf.nn.conv2d(nf.constant(np.nan_to_num(x)), nf.constant(w), 1, padding,
+                             data_format=data_format)
+        return y.numpy(), dw.numpy(), plain.numpy()
+    got = run()
+    numpy_only()
+    want = run()
+    for a, e in zip(got, want):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(e))
+        np.testing.assert_allclose(a, e, rtol=2e-5, atol=2e-5)
+
+
+def test_one_channel_3x3_kernels_are_the_ones_running(monkeypatch):
+    calls = []
+    for name in ("conv3x3_one_channel", "conv3x3_one_channel_filter"):
+        real = getattr(compiled, name)
+        monkeypatch.setattr(compiled, name,
+                            lambda *a, real=real, name=name: calls.append(name) or real(*a))
+    x = nf.constant(np.ones((2, 5, 5, 1), np.float32))
+    w = nf.constant(np.ones((3, 3, 1, 4), np.float32))
+    with nf.GradientTape() as tape:
+        tape.watch(w)
+        y = nf.nn.conv2d(x, w, 1, "SAME")
+    assert y.numpy()[0, 2, 2, 0] == 9.0 and y.numpy()[0, 0, 0, 0] == 4.0
+    assert tape.gradient(y, w).numpy()[1, 1, 0, 0] == 50.0  # every pixel sees the centre
+    assert "conv3x3_one_channel" in calls and "conv3x3_one_channel_filter" in calls
