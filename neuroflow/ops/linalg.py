@@ -79,7 +79,7 @@ def _product(a, b, out=None):
                           np.ascontiguousarray(y) if rows_apart[1] else y, out=out[lo:hi])
             threads.run(part, parts)
             return out
-    return np.matmul(a, b, out=out)
+    return np.matmul(a, b) if out is None else np.matmul(a, b, out=out)
 
 
 def _one_gemm(a, b, transpose_a=False, transpose_b=False):
@@ -106,10 +106,11 @@ def _one_gemm(a, b, transpose_a=False, transpose_b=False):
 def _matmul(a, b, transpose_a=False, transpose_b=False):
     if a.ndim < 2 or b.ndim < 2:
         raise ValueError(f"MatMul needs inputs of rank >= 2, got shapes {a.shape} and {b.shape}")
-    folded = _one_gemm(a, b, transpose_a, transpose_b)
-    if folded is not None:
-        rows, matrix, shape = folded
-        return _product(rows, matrix).reshape(shape)
+    if a.ndim > 2:
+        folded = _one_gemm(a, b, transpose_a, transpose_b)
+        if folded is not None:
+            rows, matrix, shape = folded
+            return _product(rows, matrix).reshape(shape)
     try:
         return _product(_t(a) if transpose_a else a, _t(b) if transpose_b else b)
     except ValueError:  # NumPy words it as a gufunc signature; say it as the shape rule does
