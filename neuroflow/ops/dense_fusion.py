@@ -24,10 +24,10 @@ import numpy as np
 from neuroflow.backend import jit, threads
 from neuroflow.core import fusion
 from neuroflow.core.tensor import shape_str
-from neuroflow.ops import compiled
-from neuroflow.ops.conv_runtime import outputs
+from neuroflow.ops import compiled, linalg
 from neuroflow.ops.activations import _gelu
-from neuroflow.ops.linalg import PARALLEL_MACS, _matmul, _one_gemm, _product, _t
+from neuroflow.ops.conv_runtime import outputs
+from neuroflow.ops.linalg import _matmul, _one_gemm, _product, _t
 
 _ACTIVATIONS = {None: 0, "Relu": 1, "Gelu": 2}
 
@@ -65,8 +65,9 @@ def _fused_matmul(a, b, bias, transpose_a=False, transpose_b=False, activation=N
             np.maximum(block, 0, out=block)
         elif code == 2:
             block[...] = _gelu.kernel(block)
-    big = matrix is None or rows.shape[0] * rows.shape[1] * n >= PARALLEL_MACS
-    threads.run(part, threads.split(len(product), 16) if big else [(0, len(product))])
+    big = matrix is None or rows.shape[0] * rows.shape[1] * n >= linalg.PARALLEL_MACS
+    least = min(16, threads.MIN_SPLIT // max(n, 1) + 1)  # rows a thread's part takes
+    threads.run(part, threads.split(len(product), least) if big else [(0, len(product))])
     return product.reshape(shape)
 
 

@@ -246,5 +246,5 @@ def test_split_transformer_kernels_give_the_whole_kernels_results(monkeypatch):
         return real_run(fn, parts)
     monkeypatch.setattr(threads, "run", spy)
     split = attention_block()
-    assert splits.count(2) >= 4
+    assert splits.count(2) >= 3  # the dense layer (product and epilogue), both products
     np.testing.assert_allclose(split, whole, rtol=1e-5, atol=1e-6)
