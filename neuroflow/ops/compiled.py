@@ -260,6 +260,13 @@ def layer_norm_rows(x, gamma, beta, out, mean, rstd, epsilon, a, b, residual):
         rstd[i] = r
 
 
+@helper
+def window3x3(top, mid, bot, x):
+    """The nine values of the 3 x 3 window at column x of three consecutive rows."""
+    return (top[x], top[x + 1], top[x + 2], mid[x], mid[x + 1], mid[x + 2],
+            bot[x], bot[x + 1], bot[x + 2])
+
+
 @kernel(fastmath={"contract"})
 def conv3x3_one_channel(xp, w, bias, out, a, b, relu):
     """A 3 x 3, stride-1 convolution of items a..b of a one-channel image (``xp``: padded,
@@ -276,9 +283,7 @@ def conv3x3_one_channel(xp, w, bias, out, a, b, relu):
         for y in range(height):
             top, mid, bot = xp[i, y], xp[i, y + 1], xp[i, y + 2]
             for x in range(width):
-                x0, x1, x2 = top[x], top[x + 1], top[x + 2]
-                x3, x4, x5 = mid[x], mid[x + 1], mid[x + 2]
-                x6, x7, x8 = bot[x], bot[x + 1], bot[x + 2]
+                x0, x1, x2, x3, x4, x5, x6, x7, x8 = window3x3(top, mid, bot, x)
                 o = out[i, y, x]
                 for c in range(depth):
                     v = (x0 * w0[c] + x1 * w1[c] + x2 * w2[c] + x3 * w3[c] + x4 * w4[c]
@@ -303,9 +308,7 @@ def conv3x3_one_channel_filter(xp, dy, dw, a, b):
         for y in range(height):
             top, mid, bot = xp[i, y], xp[i, y + 1], xp[i, y + 2]
             for x in range(width):
-                x0, x1, x2 = top[x], top[x + 1], top[x + 2]
-                x3, x4, x5 = mid[x], mid[x + 1], mid[x + 2]
-                x6, x7, x8 = bot[x], bot[x + 1], bot[x + 2]
+                x0, x1, x2, x3, x4, x5, x6, x7, x8 = window3x3(top, mid, bot, x)
                 g = dy[i, y, x]
                 for c in range(depth):
                     v = g[c]
